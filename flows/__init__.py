@@ -1,0 +1,16 @@
+"""Prefect orchestration of newsflow's ingestion.
+
+Importing this package first pins Prefect to a project-local home with
+analytics off, before any Prefect module reads its settings, so that every
+entry point (CLI, `prefect deploy`, tests) behaves the same offline.
+"""
+
+import os
+from pathlib import Path
+
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent
+_HOME_BASE = _PROJECT_ROOT if (_PROJECT_ROOT / "prefect.yaml").exists() else Path.cwd()
+
+os.environ.setdefault("PREFECT_HOME", str(_HOME_BASE / ".prefect"))
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")

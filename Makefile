@@ -1,0 +1,30 @@
+# Two commands do all set-up: `make run` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PREFECT_HOME := $(CURDIR)/.prefect
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DO_NOT_TRACK := 1
+DB ?= data/news.duckdb
+
+.PHONY: run test bench clean-db
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/newsflow ingest data/seeds --db $(DB); status=$$?; [ $$status -le 1 ] || exit $$status
+	@$(BIN)/newsflow sql --db $(DB) "SELECT left(title, 60) AS title, published_at::DATE AS published, authors, language, word_count FROM articles ORDER BY source_uri LIMIT 5"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/extraction.py
+	$(BIN)/python bench/ingest.py
+
+clean-db:
+	rm -f $(DB) $(DB).wal

@@ -1,0 +1,156 @@
+"""The `newsflow` command line.
+
+Exit status of `newsflow ingest`: 0 when every input landed (new, updated,
+unchanged or linked as a duplicate), 1 when some inputs failed and the rest
+landed, 2 when nothing could be ingested (no inputs, every input failed, or
+the run itself failed). `newsflow sql` exits 0 on success and 2 on an error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+
+EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
+
+_DB_HELP = "warehouse file (default: $NEWSFLOW_DB, else data/news.duckdb)"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_NOTHING
+    return args.handler(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsflow",
+        description="News-ingestion warehouse: stored articles into a clean DuckDB warehouse.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ingest = commands.add_parser(
+        "ingest",
+        help="ingest stored article files",
+        description="Ingest stored articles (.txt dumps, .html/.htm/.html.gz pages) from files or "
+        "folders (recursively) through the ingest_stored Prefect flow. Exit status: 0 all landed, "
+        "1 some inputs failed, 2 nothing could be ingested.",
+    )
+    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to ingest")
+    ingest.add_argument("--db", help=_DB_HELP)
+    ingest.add_argument("--batch-size", type=int, default=None, help="documents per batch/transaction (default 500)")
+    ingest.add_argument("--workers", type=int, default=None, help="cleaning processes (default: one per core)")
+    ingest.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    ingest.set_defaults(handler=_ingest)
+
+    sql = commands.add_parser(
+        "sql",
+        help="run SQL on the warehouse (read-only)",
+        description="Run one SQL query on a read-only connection to the warehouse and print the result.",
+    )
+    sql.add_argument("query", metavar="QUERY", help="the SQL query")
+    sql.add_argument("--db", help=_DB_HELP)
+    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                     help="table (default), csv, or json (one array of objects)")
+    sql.add_argument("--max-width", type=int, default=160, help="table width in characters (default 160)")
+    sql.set_defaults(handler=_sql)
+    return parser
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    import logging
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows.ingest_stored import DEFAULT_BATCH_SIZE, ingest_stored
+    from warehouse.store import default_db
+
+    db = args.db or default_db()
+    try:
+        summary = ingest_stored(
+            paths=list(args.paths), db=db, batch_size=args.batch_size or DEFAULT_BATCH_SIZE, workers=args.workers
+        )
+    except Exception as exc:
+        logging.getLogger("newsflow").debug("run failed", exc_info=True)
+        print(f"newsflow ingest: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_NOTHING
+    if args.json:
+        print(json.dumps(summary, default=str, indent=2))
+    else:
+        print(format_summary(summary))
+    landed = summary["n_seen"] - summary["n_failed"]
+    if summary["n_seen"] == 0 or landed == 0:
+        return EXIT_NOTHING
+    return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK
+
+
+def format_summary(summary: dict) -> str:
+    return (
+        f"run {summary['run_id']} {summary['status']} in {summary['seconds']} s -> {summary['db']}\n"
+        f"  seen {summary['n_seen']} | new {summary['n_new']} | updated {summary['n_updated']} | "
+        f"unchanged {summary['n_unchanged']} | duplicates {summary['n_duplicates']} | failed {summary['n_failed']}"
+    )
+
+
+def _sql(args: argparse.Namespace) -> int:
+    from warehouse.queries import run_query
+    from warehouse.store import default_db
+
+    try:
+        columns, rows = run_query(args.db or default_db(), args.query)
+    except Exception as exc:
+        print(f"newsflow sql: {exc}", file=sys.stderr)
+        return EXIT_NOTHING
+    if args.format == "json":
+        print(json.dumps([dict(zip(columns, row)) for row in rows], default=_json_value, ensure_ascii=False))
+    elif args.format == "csv":
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        print(format_table(columns, rows, args.max_width))
+    return EXIT_OK
+
+
+def format_table(columns: list[str], rows: list[tuple], max_width: int) -> str:
+    """A plain aligned table; long values are cut with "…" so each row stays on one line."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    budget = max_width - 3 * (len(columns) - 1)
+    while sum(widths) > budget and max(widths, default=0) > 8:
+        widest = widths.index(max(widths))
+        widths[widest] -= 1
+    def line(values: list[str]) -> str:
+        return " | ".join(_fit(v, w) for v, w in zip(values, widths)).rstrip()
+    out = [line(columns), "-+-".join("-" * w for w in widths)]
+    out += [line(r) for r in cells]
+    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(out)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, list):
+        return "[" + ", ".join(_cell(v) for v in value) + "]"
+    return " ".join(str(value).split())
+
+
+def _fit(text: str, width: int) -> str:
+    return text.ljust(width) if len(text) <= width else text[: width - 1] + "…"
+
+
+def _json_value(value):
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""Flow `ingest_stored`: stored article files into the warehouse.
+
+Per batch of files: read (decode, hash, recognise unchanged content and
+exact duplicates before any cleaning) -> clean (in worker processes, both
+cores) -> load (one transaction). Tasks work on batches because Prefect's
+per-task overhead would dominate one-task-per-article at scale.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from itertools import islice, repeat
+from multiprocessing import get_context
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.runtime import flow_run
+
+from extractors.decoding import RejectedInput
+from extractors.dispatch import extract_many
+from extractors.signatures import article_id, content_hash
+from extractors.stored_files import discover, read_document, source_uri
+from extractors.text_cleaning import RECURRING_MIN_DOCS, line_key
+from warehouse import store
+
+DEFAULT_BATCH_SIZE = 500
+POOL_THRESHOLD = 40
+"""Fewer documents than this to clean in a run are cleaned in-process: starting workers costs more."""
+
+
+@dataclass(slots=True)
+class PendingDocument:
+    """A document whose content is new to the warehouse and must be extracted."""
+
+    article_id: str
+    source_uri: str
+    kind: str
+    text: str
+    content_hash: str
+    is_new: bool
+    line_keys: frozenset[str]
+
+
+@dataclass(slots=True)
+class PreparedBatch:
+    pending: list[PendingDocument] = field(default_factory=list)
+    recurring: frozenset[str] = frozenset()
+    load: store.LoadBatch = field(default_factory=store.LoadBatch)
+
+
+@task(name="read-batch", retries=2, retry_delay_seconds=2)
+def read_batch(paths: Sequence[Path], db: str) -> PreparedBatch:
+    """Decode and fingerprint a batch; only new or edited content goes on to cleaning."""
+    prepared = PreparedBatch()
+    candidates: list[PendingDocument] = []
+    for path in paths:
+        uri = source_uri(path)
+        try:
+            raw = read_document(path)
+        except RejectedInput as exc:
+            prepared.load.failures.append(store.Failure(uri, "read", str(exc)))
+            continue
+        except Exception as exc:
+            prepared.load.failures.append(store.Failure(uri, "read", f"{type(exc).__name__}: {exc}"))
+            continue
+        candidates.append(
+            PendingDocument(
+                article_id(uri), uri, raw.kind, raw.text, content_hash(raw.text), True, frozenset()
+            )
+        )
+    with store.writer(db) as con:
+        known = store.known_documents(con, [c.article_id for c in candidates])
+        changed = []
+        for doc in candidates:
+            if doc.article_id in known and known[doc.article_id].content_hash == doc.content_hash:
+                prepared.load.unchanged_ids.append(doc.article_id)
+            else:
+                changed.append(doc)
+        originals = store.originals_by_content(con, [c.content_hash for c in changed])
+        first_in_batch: dict[str, str] = {}
+        for doc in changed:
+            doc.is_new = doc.article_id not in known
+            original = originals.get(doc.content_hash) or first_in_batch.get(doc.content_hash)
+            if original and original != doc.article_id:
+                prepared.load.duplicates.append(
+                    store.DuplicateDocument(doc.article_id, doc.source_uri, doc.content_hash, original, doc.is_new)
+                )
+                continue
+            first_in_batch[doc.content_hash] = doc.article_id
+            if doc.kind == "text":
+                doc.line_keys = frozenset(line_key(line) for line in doc.text.split("\n") if line.strip())
+            prepared.pending.append(doc)
+        prepared.recurring = store.recurring_line_keys(
+            con, {d.article_id: d.line_keys for d in prepared.pending if d.line_keys}, RECURRING_MIN_DOCS
+        )
+    return prepared
+
+
+@task(name="clean-batch")
+def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> store.LoadBatch:
+    """Extract every pending document, in worker processes when there are enough of them."""
+    documents = [(d.kind, d.text) for d in prepared.pending]
+    if pool is None or not documents:
+        results = extract_many(documents, prepared.recurring)
+    else:
+        chunks = pool.map(extract_many, _chunks(documents, 16), repeat(prepared.recurring))
+        results = [result for chunk in chunks for result in chunk]
+    load = prepared.load
+    failed_ids = set()
+    for doc, result in zip(prepared.pending, results):
+        if result.article is None:
+            failed_ids.add(doc.article_id)
+            load.failures.append(store.Failure(doc.source_uri, "extract", result.error or "no article"))
+            continue
+        load.cleaned.append(
+            store.CleanedDocument(
+                doc.article_id, doc.source_uri, doc.content_hash, result.article, doc.is_new, doc.line_keys
+            )
+        )
+    _fail_copies_of(load, failed_ids)
+    return load
+
+
+def _fail_copies_of(load: store.LoadBatch, failed_ids: set[str]) -> None:
+    """A copy of a document that failed in this batch has nothing to link to: it fails too."""
+    orphans = [d for d in load.duplicates if d.duplicate_of in failed_ids]
+    for dup in orphans:
+        load.failures.append(store.Failure(dup.source_uri, "extract", "identical to a document that failed"))
+    load.duplicates = [d for d in load.duplicates if d.duplicate_of not in failed_ids]
+
+
+@task(name="load-batch", retries=3, retry_delay_seconds=[1, 5, 15])
+def load_batch(load: store.LoadBatch, run_id: str, db: str) -> None:
+    """Land the batch in one transaction; retried because another writer may hold the file."""
+    with store.writer(db) as con:
+        store.load_batch(con, run_id, load)
+    get_run_logger().info(
+        "loaded batch: %d new, %d updated, %d unchanged, %d duplicates, %d failed",
+        load.n_new, load.n_updated, len(load.unchanged_ids), len(load.duplicates), len(load.failures),
+    )
+
+
+@flow(name="ingest_stored")
+def ingest_stored(
+    paths: list[str] | None = None,
+    db: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+) -> dict:
+    """Ingest stored article files (.txt dumps, .html/.htm/.html.gz pages) into the warehouse."""
+    paths = paths or ["data/seeds"]
+    db = db or store.default_db()
+    started = time.perf_counter()
+    with store.writer(db) as con:
+        run_id = store.begin_run(con, "ingest_stored", _prefect_run_id())
+    status = "failed"
+    new_titles: list[str] = []
+    pool: Executor | None = None
+    try:
+        for batch_paths in _chunks(discover(paths), batch_size):
+            prepared = read_batch(batch_paths, db)
+            if pool is None and len(prepared.pending) >= POOL_THRESHOLD and (workers or os.cpu_count() or 1) > 1:
+                pool = ProcessPoolExecutor(workers or os.cpu_count(), mp_context=get_context("spawn"))
+            load = clean_batch(prepared, pool)
+            load_batch(load, run_id, db)
+            new_titles.extend(d.article.title or d.source_uri for d in load.cleaned if d.article.title)
+        status = "completed"
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        with store.writer(db) as con:
+            summary = store.finish_run(con, run_id, status)
+            failures = con.execute(
+                "SELECT source_uri, stage, error FROM failures WHERE run_id = ? ORDER BY source_uri", [run_id]
+            ).fetchall()
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    summary["db"] = str(Path(db).absolute())
+    create_markdown_artifact(
+        key="ingest-stored-summary",
+        markdown=_summary_markdown(summary, new_titles, failures),
+        description=f"ingest_stored run {run_id}",
+    )
+    return summary
+
+
+def _summary_markdown(summary: dict, new_titles: list[str], failures: list[tuple]) -> str:
+    lines = [
+        f"# ingest_stored: {summary['status']}",
+        f"Warehouse: `{summary['db']}`, run `{summary['run_id']}`, {summary['seconds']} s",
+        "",
+        "| seen | new | updated | unchanged | duplicates | failed |",
+        "|---:|---:|---:|---:|---:|---:|",
+        f"| {summary['n_seen']} | {summary['n_new']} | {summary['n_updated']} | {summary['n_unchanged']}"
+        f" | {summary['n_duplicates']} | {summary['n_failed']} |",
+    ]
+    if new_titles:
+        lines += ["", "## New or updated articles", *[f"- {t}" for t in new_titles[:50]]]
+        if len(new_titles) > 50:
+            lines.append(f"- ... and {len(new_titles) - 50} more")
+    if failures:
+        lines += ["", "## Failures", "| file | stage | reason |", "|---|---|---|"]
+        lines += [f"| {uri} | {stage} | {error} |" for uri, stage, error in failures[:100]]
+    return "\n".join(lines)
+
+
+def _prefect_run_id() -> str | None:
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+

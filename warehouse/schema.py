@@ -1,0 +1,115 @@
+"""The warehouse schema, as an ordered list of migrations.
+
+Each migration runs once, in its own transaction, and records its number in
+`schema_version`; connecting to an older file brings it up to date. Add new
+migrations at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "articles, audit of cut furniture, runs and failures",
+        """
+        CREATE TABLE articles (
+            article_id    VARCHAR PRIMARY KEY,
+            source_uri    VARCHAR NOT NULL,
+            url           VARCHAR,
+            site          VARCHAR,
+            title         VARCHAR,
+            subtitle      VARCHAR,
+            authors       VARCHAR[],
+            published_at  TIMESTAMP,
+            section       VARCHAR,
+            language      VARCHAR,
+            body          VARCHAR,
+            word_count    INTEGER,
+            content_hash  VARCHAR NOT NULL,
+            duplicate_of  VARCHAR,
+            extractor     VARCHAR,
+            first_seen_at TIMESTAMP NOT NULL,
+            last_seen_at  TIMESTAMP NOT NULL,
+            updated_at    TIMESTAMP NOT NULL,
+            run_id        VARCHAR NOT NULL
+        );
+        CREATE INDEX articles_content_hash ON articles (content_hash);
+        CREATE TABLE boilerplate_segments (
+            article_id VARCHAR NOT NULL,
+            position   INTEGER NOT NULL,
+            text       VARCHAR NOT NULL,
+            reason     VARCHAR NOT NULL
+        );
+        CREATE TABLE document_lines (
+            article_id VARCHAR NOT NULL,
+            line_key   VARCHAR NOT NULL
+        );
+        CREATE TABLE ingest_runs (
+            run_id              VARCHAR PRIMARY KEY,
+            flow_name           VARCHAR NOT NULL,
+            started_at          TIMESTAMP NOT NULL,
+            finished_at         TIMESTAMP,
+            status              VARCHAR NOT NULL,
+            n_seen              INTEGER NOT NULL DEFAULT 0,
+            n_new               INTEGER NOT NULL DEFAULT 0,
+            n_updated           INTEGER NOT NULL DEFAULT 0,
+            n_unchanged         INTEGER NOT NULL DEFAULT 0,
+            n_failed            INTEGER NOT NULL DEFAULT 0,
+            n_duplicates        INTEGER NOT NULL DEFAULT 0,
+            prefect_flow_run_id VARCHAR,
+            pid                 INTEGER,
+            hostname            VARCHAR
+        );
+        CREATE TABLE failures (
+            run_id      VARCHAR NOT NULL,
+            source_uri  VARCHAR NOT NULL,
+            stage       VARCHAR NOT NULL,
+            error       VARCHAR NOT NULL,
+            occurred_at TIMESTAMP NOT NULL
+        );
+        CREATE VIEW unique_articles AS
+            SELECT * FROM articles WHERE duplicate_of IS NULL;
+        CREATE VIEW cut_summary AS
+            SELECT a.article_id, a.title, b.reason, count(*) AS n_segments
+            FROM boilerplate_segments b JOIN articles a USING (article_id)
+            GROUP BY ALL;
+        """,
+    ),
+]
+
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()[0]
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration newer than the file's version; returns the new version."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+    )
+    version = current_version(con)
+    for number, description, sql in MIGRATIONS:
+        if number <= version:
+            continue
+        con.begin()
+        try:
+            con.execute(sql)
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)", [number, description]
+            )
+            con.commit()
+        except Exception:
+            con.rollback()
+            raise
+        version = number
+    return version

@@ -1,0 +1,326 @@
+"""Writing to the warehouse: runs, idempotent batch loads, failures.
+
+Every batch lands in one transaction (articles, their cut furniture, their
+line keys, failures and the run's counters together), so a run killed at
+any point leaves whole batches or nothing, and a rerun finishes the job:
+what landed is recognised by its content hash and skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from extractors.model import Article
+from warehouse.schema import migrate
+
+DEFAULT_DB = "data/news.duckdb"
+
+ARTICLE_COLUMNS = (
+    "article_id", "source_uri", "url", "site", "title", "subtitle", "authors", "published_at",
+    "section", "language", "body", "word_count", "content_hash", "duplicate_of", "extractor",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CleanedDocument:
+    """A document whose text was extracted in this run, new or edited."""
+
+    article_id: str
+    source_uri: str
+    content_hash: str
+    article: Article
+    is_new: bool
+    line_keys: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateDocument:
+    """A document whose text equals an article already extracted; it is linked, not cleaned."""
+
+    article_id: str
+    source_uri: str
+    content_hash: str
+    duplicate_of: str
+    is_new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    source_uri: str
+    stage: str
+    error: str
+
+
+@dataclass(slots=True)
+class LoadBatch:
+    """Everything one batch changes, loaded in one transaction."""
+
+    cleaned: list[CleanedDocument] = field(default_factory=list)
+    duplicates: list[DuplicateDocument] = field(default_factory=list)
+    unchanged_ids: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def n_new(self) -> int:
+        return sum(d.is_new for d in (*self.cleaned, *self.duplicates))
+
+    @property
+    def n_updated(self) -> int:
+        return len(self.cleaned) + len(self.duplicates) - self.n_new
+
+    @property
+    def n_seen(self) -> int:
+        return len(self.cleaned) + len(self.duplicates) + len(self.unchanged_ids) + len(self.failures)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownDocument:
+    article_id: str
+    content_hash: str
+
+
+def default_db() -> str:
+    """The warehouse file commands use when none is named: $NEWSFLOW_DB, else data/news.duckdb."""
+    return os.environ.get("NEWSFLOW_DB") or DEFAULT_DB
+
+
+def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file; a writable connection creates and migrates it."""
+    path = Path(path)
+    if read_only:
+        if not path.exists():
+            raise FileNotFoundError(f"no warehouse at {path}: run `newsflow ingest` first")
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    migrate(con)
+    return con
+
+
+@contextmanager
+def writer(path: str | os.PathLike) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived write connection: held only for one load, so readers can get in between."""
+    con = connect(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def begin_run(con: duckdb.DuckDBPyConnection, flow_name: str, prefect_flow_run_id: str | None) -> str:
+    """Record a new run; runs left 'running' by a dead process on this host become 'interrupted'."""
+    hostname = socket.gethostname()
+    for run_id, pid in con.execute(
+        "SELECT run_id, pid FROM ingest_runs WHERE status = 'running' AND hostname = ?", [hostname]
+    ).fetchall():
+        if pid is None or not _process_alive(pid):
+            con.execute(
+                "UPDATE ingest_runs SET status = 'interrupted' WHERE run_id = ?", [run_id]
+            )
+    run_id = uuid.uuid4().hex
+    con.execute(
+        "INSERT INTO ingest_runs (run_id, flow_name, started_at, status, prefect_flow_run_id, pid, hostname)"
+        " VALUES (?, ?, now()::TIMESTAMP, 'running', ?, ?, ?)",
+        [run_id, flow_name, prefect_flow_run_id, os.getpid(), hostname],
+    )
+    return run_id
+
+
+def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str) -> dict:
+    con.execute(
+        "UPDATE ingest_runs SET status = ?, finished_at = now()::TIMESTAMP WHERE run_id = ?",
+        [status, run_id],
+    )
+    return run_summary(con, run_id)
+
+
+def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
+    cursor = con.execute("SELECT * FROM ingest_runs WHERE run_id = ?", [run_id])
+    names = [d[0] for d in cursor.description]
+    return dict(zip(names, cursor.fetchone()))
+
+
+def known_documents(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, KnownDocument]:
+    """What the warehouse already holds for these ids: the unchanged-content check, before cleaning."""
+    with _frames(con, ids=pd.DataFrame({"article_id": list(article_ids)})):
+        rows = con.execute(
+            "SELECT a.article_id, a.content_hash FROM articles a JOIN ids USING (article_id)"
+        ).fetchall()
+    return {aid: KnownDocument(aid, digest) for aid, digest in rows}
+
+
+def originals_by_content(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) -> dict[str, str]:
+    """For each content hash, the first article (not itself a duplicate) that has it."""
+    with _frames(con, wanted=pd.DataFrame({"content_hash": list(set(hashes))})):
+        rows = con.execute(
+            "SELECT content_hash, arg_min(article_id, (first_seen_at, article_id)) FROM articles"
+            " JOIN wanted USING (content_hash) WHERE duplicate_of IS NULL GROUP BY content_hash"
+        ).fetchall()
+    return dict(rows)
+
+
+def recurring_line_keys(
+    con: duckdb.DuckDBPyConnection, batch_lines: Mapping[str, frozenset[str]], min_docs: int
+) -> frozenset[str]:
+    """Line keys of this batch that occur in at least `min_docs` distinct stored documents.
+
+    Counts the batch's own documents plus every stored one, each document
+    once, with the batch's new versions replacing their stored ones.
+    """
+    batch = pd.DataFrame(
+        [(aid, key) for aid, keys in batch_lines.items() for key in keys],
+        columns=["article_id", "line_key"],
+    )
+    if batch.empty:
+        return frozenset()
+    with _frames(con, batch=batch):
+        rows = con.execute(
+            """
+            WITH all_lines AS (
+                SELECT article_id, line_key FROM document_lines
+                WHERE line_key IN (SELECT line_key FROM batch)
+                  AND article_id NOT IN (SELECT article_id FROM batch)
+                UNION ALL SELECT article_id, line_key FROM batch
+            )
+            SELECT line_key FROM all_lines GROUP BY line_key HAVING count(DISTINCT article_id) >= ?
+            """,
+            [min_docs],
+        ).fetchall()
+    return frozenset(key for (key,) in rows)
+
+
+def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) -> None:
+    """Upsert one batch and bump the run's counters, all or nothing."""
+    con.begin()
+    try:
+        if batch.cleaned:
+            _upsert_cleaned(con, run_id, batch.cleaned)
+        if batch.duplicates:
+            _upsert_duplicates(con, run_id, batch.duplicates)
+        if batch.unchanged_ids:
+            with _frames(con, seen=pd.DataFrame({"article_id": batch.unchanged_ids})):
+                con.execute(
+                    "UPDATE articles SET last_seen_at = now()::TIMESTAMP"
+                    " WHERE article_id IN (SELECT article_id FROM seen)"
+                )
+        if batch.failures:
+            failed = pd.DataFrame(
+                [(run_id, f.source_uri, f.stage, f.error) for f in batch.failures],
+                columns=["run_id", "source_uri", "stage", "error"],
+            )
+            with _frames(con, failed=failed):
+                con.execute("INSERT INTO failures SELECT *, now()::TIMESTAMP FROM failed")
+        con.execute(
+            """
+            UPDATE ingest_runs SET n_seen = n_seen + ?, n_new = n_new + ?, n_updated = n_updated + ?,
+                   n_unchanged = n_unchanged + ?, n_failed = n_failed + ?, n_duplicates = n_duplicates + ?
+            WHERE run_id = ?
+            """,
+            [batch.n_seen, batch.n_new, batch.n_updated, len(batch.unchanged_ids),
+             len(batch.failures), len(batch.duplicates), run_id],
+        )
+        con.commit()
+    except Exception:
+        con.rollback()
+        raise
+
+
+def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[CleanedDocument]) -> None:
+    rows = pd.DataFrame(
+        [
+            (
+                doc.article_id, doc.source_uri, a.url, a.site, a.title, a.subtitle, list(a.authors),
+                a.published_at, a.section, a.language, a.body, len(a.body.split()), doc.content_hash,
+                None, a.extractor,
+            )
+            for doc in cleaned
+            for a in (doc.article,)
+        ],
+        columns=list(ARTICLE_COLUMNS),
+    )
+    rows["published_at"] = pd.to_datetime(rows["published_at"])
+    rows["duplicate_of"] = rows["duplicate_of"].astype("string")
+    segments = pd.DataFrame(
+        [(doc.article_id, s.position, s.text, s.reason) for doc in cleaned for s in doc.article.cut],
+        columns=["article_id", "position", "text", "reason"],
+    )
+    lines = pd.DataFrame(
+        [(doc.article_id, key) for doc in cleaned for key in doc.line_keys],
+        columns=["article_id", "line_key"],
+    )
+    with _frames(con, rows=rows, segments=segments, lines=lines):
+        _upsert_articles(con, run_id, "rows")
+        _replace_children(con, "rows")
+        con.execute("INSERT INTO boilerplate_segments SELECT * FROM segments")
+        con.execute("INSERT INTO document_lines SELECT * FROM lines")
+
+
+def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: list[DuplicateDocument]) -> None:
+    """A duplicate gets its own row with the original's extracted fields, not a second cleaning."""
+    links = pd.DataFrame(
+        [(d.article_id, d.source_uri, d.content_hash, d.duplicate_of) for d in duplicates],
+        columns=["article_id", "source_uri", "content_hash", "duplicate_of"],
+    )
+    copied = ", ".join(
+        f"o.{c}" if c not in ("article_id", "source_uri", "content_hash", "duplicate_of") else f"l.{c}"
+        for c in ARTICLE_COLUMNS
+    )
+    with _frames(con, links=links):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE duplicate_rows AS SELECT {copied}"
+            " FROM links l JOIN articles o ON o.article_id = l.duplicate_of"
+        )
+    _replace_children(con, "duplicate_rows")
+    _upsert_articles(con, run_id, "duplicate_rows")
+    con.execute("DROP TABLE duplicate_rows")
+
+
+def _replace_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """Drop the audit segments and line keys of the articles about to be rewritten."""
+    for table in ("boilerplate_segments", "document_lines"):
+        con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM {relation})")
+
+
+def _upsert_articles(con: duckdb.DuckDBPyConnection, run_id: str, relation: str) -> None:
+    columns = ", ".join(ARTICLE_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in ARTICLE_COLUMNS if c != "article_id")
+    con.execute(
+        f"""
+        INSERT INTO articles ({columns}, first_seen_at, last_seen_at, updated_at, run_id)
+        SELECT {columns}, now()::TIMESTAMP, now()::TIMESTAMP, now()::TIMESTAMP, ? FROM {relation}
+        ON CONFLICT (article_id) DO UPDATE SET {updates},
+            last_seen_at = excluded.last_seen_at, updated_at = excluded.updated_at, run_id = excluded.run_id
+        """,
+        [run_id],
+    )
+
+
+@contextmanager
+def _frames(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame) -> Iterator[None]:
+    """Expose DataFrames to SQL by name for one statement group (bulk loads, no row loops)."""
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
