@@ -27,6 +27,15 @@ _BINARY_MAGIC = {
 }
 
 
+_WEB_ENCODING_RANK = {
+    name: rank
+    for rank, name in enumerate(
+        ["cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp1251", "koi8_r", "iso8859_7",
+         "cp1253", "iso8859_9", "cp1254", "shift_jis", "euc_jp", "gb18030", "big5", "euc_kr"]
+    )
+}
+
+
 class RejectedInput(ValueError):
     """Input that cannot become an article; the message says why."""
 
@@ -76,10 +85,15 @@ def _decode(data: bytes) -> str:
         pass
     if b"\x00" in data[:4096]:
         raise RejectedInput("binary content: NUL bytes in a text file")
-    best = from_bytes(data).best()
-    if best is None:
+    matches = sorted(from_bytes(data), key=lambda m: (m.chaos, -m.coherence))
+    if not matches:
         raise RejectedInput("binary content: no text encoding fits these bytes")
-    return str(best)
+    # charset-normalizer often ties Western text between code pages (cp775, cp1257, cp1252):
+    # among the near-best guesses, prefer the encodings legacy web pages actually used.
+    best = matches[0]
+    near = [m for m in matches if m.chaos <= best.chaos + 0.01 and m.coherence >= best.coherence - 0.1]
+    near.sort(key=lambda m: _WEB_ENCODING_RANK.get(m.encoding, len(_WEB_ENCODING_RANK)))
+    return str(near[0])
 
 
 def normalise_text(text: str) -> str:

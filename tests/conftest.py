@@ -1,0 +1,35 @@
+"""Shared fixtures: one real Prefect API per test session, real DuckDB files, real files on disk."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import flows  # noqa: F401  (pins PREFECT_HOME and analytics before Prefect loads)
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "data" / "seeds"
+
+
+@pytest.fixture(scope="session")
+def prefect_api():
+    """A real, temporary Prefect server for the whole session: its start-up costs seconds, not per test."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=60):
+        yield
+
+
+@pytest.fixture
+def seeds_copy(tmp_path: Path) -> Path:
+    """A private copy of the stored seed corpus that a test may edit."""
+    target = tmp_path / "corpus"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse.duckdb"

@@ -1,0 +1,128 @@
+"""The `newsflow` command line: exit statuses, output formats, and a run killed halfway."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.cli import main
+
+NEWSFLOW = [sys.executable, "-m", "flows.cli"]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("command", [[], ["ingest"], ["sql"]])
+def test_every_command_has_help(command):
+    result = subprocess.run(NEWSFLOW + command + ["--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert result.returncode == 0
+    assert "usage: newsflow" in result.stdout and "--help" in result.stdout
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_ingest_exit_status_says_what_landed(seeds_copy, db_path, tmp_path, capsys):
+    assert main(["ingest", str(seeds_copy), "--db", str(db_path)]) == 0
+    assert "seen 5 | new 5" in capsys.readouterr().out
+    (seeds_copy / "empty.txt").write_bytes(b"")
+    assert main(["ingest", str(seeds_copy), "--db", str(db_path)]) == 1
+    assert "unchanged 5 | duplicates 0 | failed 1" in capsys.readouterr().out
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    (nothing / "a.pdf").write_bytes(b"%PDF-1.4")
+    assert main(["ingest", str(nothing), "--db", str(db_path)]) == 2
+    assert main(["ingest", str(tmp_path / "no-such-folder"), "--db", str(db_path)]) == 2
+
+
+@pytest.fixture
+def loaded_db(seeds_copy, db_path) -> Path:
+    """A warehouse with the seeds in it, built through the flow."""
+    from flows.ingest_stored import ingest_stored
+
+    ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    return db_path
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_sql_prints_json_csv_and_tables(loaded_db, capsys):
+    query = "SELECT title, authors, published_at FROM articles WHERE title IS NOT NULL ORDER BY title"
+    assert main(["sql", query, "--db", str(loaded_db), "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 4 and set(records[0]) == {"title", "authors", "published_at"}
+    assert any(r["authors"] == ["Craig Nigrelli"] and r["published_at"].startswith("2025-05-02") for r in records)
+
+    assert main(["sql", query, "--db", str(loaded_db), "--format", "csv"]) == 0
+    rows = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert rows[0] == ["title", "authors", "published_at"] and len(rows) == 5
+
+    assert main(["sql", query, "--db", str(loaded_db), "--max-width", "80"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].startswith("title") and table[-1] == "(4 rows)"
+    assert all(len(line) <= 80 for line in table)
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_sql_refuses_writes_and_reports_errors(loaded_db, capsys):
+    assert main(["sql", "DELETE FROM articles", "--db", str(loaded_db)]) == 2
+    assert "read-only" in capsys.readouterr().err
+    assert main(["sql", "SELECT nope FROM articles", "--db", str(loaded_db)]) == 2
+    con = duckdb.connect(str(loaded_db), read_only=True)
+    assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+
+
+def _varied_corpus(target: Path, n: int) -> None:
+    """n distinct stored dumps made from the seeds, each with its own opening paragraph."""
+    seeds = sorted((ROOT / "data" / "seeds").glob("*.txt"))
+    target.mkdir()
+    for i in range(n):
+        text = seeds[i % len(seeds)].read_text(encoding="utf-8")
+        lines = text.split("\n")
+        lines.insert(len(lines) // 2, f"\nCorrespondents filed report number {i} on the talks, officials said.\n")
+        (target / f"doc_{i:03d}.txt").write_text("\n".join(lines), encoding="utf-8")
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_killed_run_leaves_whole_batches_and_the_next_run_finishes(tmp_path, db_path):
+    from flows.ingest_stored import ingest_stored
+
+    corpus = tmp_path / "corpus"
+    _varied_corpus(corpus, 60)
+    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_LOGGING_LEVEL="INFO")
+    env.pop("PREFECT_API_URL", None)  # its own ephemeral API, as a user's run would have
+    process = subprocess.Popen(
+        NEWSFLOW + ["ingest", str(corpus), "--db", str(db_path), "--batch-size", "4", "--workers", "1"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    loaded = 0
+    try:
+        for line in process.stdout:
+            loaded += "loaded batch" in line
+            if loaded >= 2 or time.monotonic() > deadline:
+                break
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    assert loaded >= 2, "the run never loaded two batches"
+
+    con = duckdb.connect(str(db_path), read_only=True)
+    landed = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+    run_seen, status = con.execute("SELECT n_seen, status FROM ingest_runs").fetchone()
+    assert status == "running" and landed == run_seen and landed % 4 == 0 and 8 <= landed < 60
+    assert con.execute("SELECT count(*) FROM articles WHERE body IS NULL OR body = ''").fetchone()[0] == 0
+    con.close()
+
+    summary = ingest_stored(paths=[str(corpus)], db=str(db_path), batch_size=4)
+    assert (summary["n_new"], summary["n_unchanged"], summary["n_failed"]) == (60 - landed, landed, 0)
+    con = duckdb.connect(str(db_path), read_only=True)
+    assert con.execute("SELECT count(*), count(DISTINCT source_uri) FROM articles").fetchone() == (60, 60)
+    statuses = [s for (s,) in con.execute("SELECT status FROM ingest_runs ORDER BY started_at").fetchall()]
+    assert statuses == ["interrupted", "completed"]

@@ -1,0 +1,121 @@
+"""The ingest_stored flow end to end: a real Prefect API, a real DuckDB file, real files."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from flows.ingest_stored import ingest_stored
+
+pytestmark = pytest.mark.usefixtures("prefect_api")
+
+
+def _rows(db: Path, sql: str, params=()):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql, params).fetchall()
+    finally:
+        con.close()
+
+
+def _counts(summary: dict) -> tuple:
+    return tuple(summary[k] for k in ("n_seen", "n_new", "n_updated", "n_unchanged", "n_duplicates", "n_failed"))
+
+
+def test_seeds_land_then_rerun_changes_nothing(seeds_copy, db_path):
+    first = ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    assert first["status"] == "completed"
+    assert _counts(first) == (5, 5, 0, 0, 0, 0)
+    before = _rows(db_path, "SELECT article_id, content_hash, body, first_seen_at FROM articles ORDER BY 1")
+    segments_before = _rows(db_path, "SELECT count(*) FROM boilerplate_segments")[0][0]
+    assert len(before) == 5 and all(body for _, _, body, _ in before)
+    assert segments_before > 0
+
+    second = ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    assert _counts(second) == (5, 0, 0, 5, 0, 0)
+    assert _rows(db_path, "SELECT article_id, content_hash, body, first_seen_at FROM articles ORDER BY 1") == before
+    assert _rows(db_path, "SELECT count(*) FROM boilerplate_segments")[0][0] == segments_before
+    runs = _rows(db_path, "SELECT status, n_new, n_unchanged, prefect_flow_run_id FROM ingest_runs ORDER BY started_at")
+    assert [(s, n, u) for s, n, u, _ in runs] == [("completed", 5, 0), ("completed", 0, 5)]
+    assert all(prefect_id for *_, prefect_id in runs)
+
+
+def test_edited_file_updates_its_row(seeds_copy, db_path):
+    ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    target = sorted(seeds_copy.glob("*.txt"))[0]
+    (aid, first_seen), = _rows(db_path, "SELECT article_id, first_seen_at FROM articles WHERE source_uri = ?",
+                              [target.absolute().as_uri()])
+    text = target.read_text(encoding="utf-8")
+    anchor = "Russian officials argue that"
+    assert anchor in text
+    added = "An added paragraph: negotiators met again on Friday, officials said, without a breakthrough.\n\n"
+    target.write_text(text.replace(anchor, added + anchor), encoding="utf-8")
+    summary = ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    assert _counts(summary) == (5, 0, 1, 4, 0, 0)
+    body, still_first_seen, n = _rows(
+        db_path, "SELECT body, first_seen_at, (SELECT count(*) FROM articles) FROM articles WHERE article_id = ?", [aid])[0]
+    assert added.strip() in body
+    assert still_first_seen == first_seen and n == 5
+
+
+def test_identical_copy_is_linked_not_cleaned_again(seeds_copy, db_path):
+    original = sorted(seeds_copy.glob("*.txt"))[0]
+    (seeds_copy / "zz_copy").mkdir()
+    copy = seeds_copy / "zz_copy" / "same_story.txt"
+    shutil.copy(original, copy)
+    summary = ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    assert _counts(summary) == (6, 6, 0, 0, 1, 0)
+    rows = _rows(db_path, "SELECT source_uri, article_id, duplicate_of, title FROM articles WHERE content_hash ="
+                          " (SELECT content_hash FROM articles WHERE source_uri = ?) ORDER BY source_uri",
+                 [original.absolute().as_uri()])
+    (orig_uri, orig_id, orig_dup, title), (copy_uri, copy_id, copy_dup, copy_title) = rows
+    assert orig_dup is None and copy_dup == orig_id and copy_title == title
+    assert copy_uri == copy.absolute().as_uri()
+    assert _rows(db_path, "SELECT count(*) FROM boilerplate_segments WHERE article_id = ?", [copy_id])[0][0] == 0
+
+
+def test_bad_inputs_become_failures_and_the_rest_lands(seeds_copy, db_path):
+    bad = seeds_copy / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "binary.txt").write_bytes(bytes(range(256)) * 40)
+    (bad / "photo.html").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    with (bad / "huge.txt").open("wb") as handle:
+        handle.truncate(50 * 1024 * 1024)
+    (bad / "slides.pptx").write_bytes(b"PK\x03\x04")
+    (bad / "deleted.txt").symlink_to(bad / "was-here-when-listed.txt")  # listed, gone when read
+    (bad / "menu_only.txt").write_text("Home\nNews\nSport\nMenu\n", encoding="utf-8")
+    legacy = ("Le gouvernement a présenté mercredi un projet de réforme. Les syndicats ont réagi très vivement "
+              "à cette annonce, jugée précipitée par l'opposition.\n\nLe débat reprendra à l'Assemblée "
+              "la semaine prochaine, a précisé le ministre.\n")
+    (bad / "legacy_latin1.txt").write_bytes(legacy.encode("cp1252"))
+
+    summary = ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    assert summary["status"] == "completed"
+    assert (summary["n_seen"], summary["n_new"], summary["n_failed"]) == (13, 6, 7)
+    reasons = dict(_rows(db_path, "SELECT regexp_extract(source_uri, '[^/]+$'), error FROM failures"))
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "PNG" in reasons["photo.html"]
+    assert "over the" in reasons["huge.txt"]
+    assert "unsupported file type .pptx" in reasons["slides.pptx"]
+    assert "disappeared" in reasons["deleted.txt"]
+    assert "no story text" in reasons["menu_only.txt"]
+    (body,), = _rows(db_path, "SELECT body FROM articles WHERE source_uri LIKE '%legacy_latin1.txt'")
+    assert "présenté mercredi" in body and "précisé le ministre" in body
+    assert _rows(db_path, "SELECT count(*) FROM articles WHERE source_uri LIKE '%/corpus/0%'")[0][0] == 5
+
+
+def test_html_pages_go_through_trafilatura(tmp_path, db_path):
+    """Real pages from fundus-eval (MIT), saved as .html and .html.gz."""
+    pages = Path(__file__).parent / "fixtures" / "html"
+    corpus = tmp_path / "pages"
+    shutil.copytree(pages, corpus)
+    summary = ingest_stored(paths=[str(corpus)], db=str(db_path))
+    assert summary["n_failed"] == 0 and summary["n_new"] == len(list(pages.iterdir()))
+    rows = _rows(db_path, "SELECT extractor, title, word_count, published_at FROM articles")
+    assert all(extractor == "trafilatura" and title and words > 100 for extractor, title, words, _ in rows)
+    assert all(published is not None for *_, published in rows)
