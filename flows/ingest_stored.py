@@ -18,7 +18,10 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
+from prefect.futures import PrefectFuture
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.utilities.annotations import quote
 from prefect.runtime import flow_run
 
 from extractors.decoding import RejectedInput
@@ -53,9 +56,13 @@ class PreparedBatch:
     load: store.LoadBatch = field(default_factory=store.LoadBatch)
 
 
-@task(name="read-batch", retries=2, retry_delay_seconds=2)
-def read_batch(paths: Sequence[Path], db: str) -> PreparedBatch:
-    """Decode and fingerprint a batch; only new or edited content goes on to cleaning."""
+@task(name="read-batch", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+def read_batch(paths: Sequence[Path], db: str, in_flight: PreparedBatch | None) -> PreparedBatch:
+    """Decode and fingerprint a batch; only new or edited content goes on to cleaning.
+
+    `in_flight` is the previous batch, still being cleaned and not yet loaded:
+    its documents count as known for duplicates and line recurrence.
+    """
     prepared = PreparedBatch()
     candidates: list[PendingDocument] = []
     for path in paths:
@@ -82,7 +89,7 @@ def read_batch(paths: Sequence[Path], db: str) -> PreparedBatch:
             else:
                 changed.append(doc)
         originals = store.originals_by_content(con, [c.content_hash for c in changed])
-        first_in_batch: dict[str, str] = {}
+        first_in_batch = {d.content_hash: d.article_id for d in in_flight.pending} if in_flight else {}
         for doc in changed:
             doc.is_new = doc.article_id not in known
             original = originals.get(doc.content_hash) or first_in_batch.get(doc.content_hash)
@@ -95,13 +102,14 @@ def read_batch(paths: Sequence[Path], db: str) -> PreparedBatch:
             if doc.kind == "text":
                 doc.line_keys = frozenset(line_key(line) for line in doc.text.split("\n") if line.strip())
             prepared.pending.append(doc)
+        unloaded = [*(in_flight.pending if in_flight else []), *prepared.pending]
         prepared.recurring = store.recurring_line_keys(
-            con, {d.article_id: d.line_keys for d in prepared.pending if d.line_keys}, RECURRING_MIN_DOCS
+            con, {d.article_id: d.line_keys for d in unloaded if d.line_keys}, RECURRING_MIN_DOCS
         )
     return prepared
 
 
-@task(name="clean-batch")
+@task(name="clean-batch", cache_policy=NO_CACHE)
 def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> store.LoadBatch:
     """Extract every pending document, in worker processes when there are enough of them."""
     documents = [(d.kind, d.text) for d in prepared.pending]
@@ -111,10 +119,8 @@ def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> store.LoadBat
         chunks = pool.map(extract_many, _chunks(documents, 16), repeat(prepared.recurring))
         results = [result for chunk in chunks for result in chunk]
     load = prepared.load
-    failed_ids = set()
     for doc, result in zip(prepared.pending, results):
         if result.article is None:
-            failed_ids.add(doc.article_id)
             load.failures.append(store.Failure(doc.source_uri, "extract", result.error or "no article"))
             continue
         load.cleaned.append(
@@ -122,19 +128,18 @@ def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> store.LoadBat
                 doc.article_id, doc.source_uri, doc.content_hash, result.article, doc.is_new, doc.line_keys
             )
         )
-    _fail_copies_of(load, failed_ids)
     return load
 
 
 def _fail_copies_of(load: store.LoadBatch, failed_ids: set[str]) -> None:
-    """A copy of a document that failed in this batch has nothing to link to: it fails too."""
+    """A copy of a document that failed in this run has nothing to link to: it fails too."""
     orphans = [d for d in load.duplicates if d.duplicate_of in failed_ids]
     for dup in orphans:
         load.failures.append(store.Failure(dup.source_uri, "extract", "identical to a document that failed"))
     load.duplicates = [d for d in load.duplicates if d.duplicate_of not in failed_ids]
 
 
-@task(name="load-batch", retries=3, retry_delay_seconds=[1, 5, 15])
+@task(name="load-batch", retries=3, retry_delay_seconds=[1, 5, 15], cache_policy=NO_CACHE)
 def load_batch(load: store.LoadBatch, run_id: str, db: str) -> None:
     """Land the batch in one transaction; retried because another writer may hold the file."""
     with store.writer(db) as con:
@@ -161,14 +166,29 @@ def ingest_stored(
     status = "failed"
     new_titles: list[str] = []
     pool: Executor | None = None
+    in_flight: PreparedBatch | None = None
+    cleaning: PrefectFuture | None = None
+    failed_ids: set[str] = set()
+
+    def land(prepared: PreparedBatch, load: store.LoadBatch) -> None:
+        failed_ids.update({d.article_id for d in prepared.pending} - {c.article_id for c in load.cleaned})
+        _fail_copies_of(load, failed_ids)
+        load_batch(quote(load), run_id, db)
+        new_titles.extend(d.article.title for d in load.cleaned if d.article.title)
+
     try:
+        # A pipeline: while workers clean batch k, this process reads batch k+1 and loads batch k-1.
+        # quote(): Prefect would otherwise walk every document of a batch to track dependencies.
         for batch_paths in _chunks(discover(paths), batch_size):
-            prepared = read_batch(batch_paths, db)
+            prepared = read_batch(quote(batch_paths), db, quote(in_flight))
             if pool is None and len(prepared.pending) >= POOL_THRESHOLD and (workers or os.cpu_count() or 1) > 1:
                 pool = ProcessPoolExecutor(workers or os.cpu_count(), mp_context=get_context("spawn"))
-            load = clean_batch(prepared, pool)
-            load_batch(load, run_id, db)
-            new_titles.extend(d.article.title or d.source_uri for d in load.cleaned if d.article.title)
+            next_cleaning = clean_batch.submit(quote(prepared), quote(pool))
+            if cleaning is not None:
+                land(in_flight, cleaning.result())
+            in_flight, cleaning = prepared, next_cleaning
+        if cleaning is not None:
+            land(in_flight, cleaning.result())
         status = "completed"
     finally:
         if pool is not None:

@@ -1,0 +1,181 @@
+"""Ingestion speed and memory, end to end through the CLI.
+
+Builds a corpus of stored text dumps in a temporary folder (the fundus-eval
+pages rendered to visible text by two renderers, plus the seeds, each copy
+varied by a unique paragraph so no two files are byte-identical), then:
+
+1. times the bare cleaning function on the same documents in one process;
+2. runs `newsflow ingest` on the corpus (a fresh warehouse), sampling the
+   resident memory of the whole process tree (CLI, Prefect's temporary API
+   server, cleaning workers);
+3. runs it again over the unchanged corpus.
+
+It prints documents per second for each, the ratio of end-to-end to bare,
+peak memory for two corpus sizes (to show it stays flat), and the re-run's
+share of the first run. Times are given both as wall time of the command
+and as the flow's own time (which excludes Prefect's fixed start-up of a
+temporary API server, about 6-10 s on this machine).
+
+    .venv/bin/python bench/ingest.py [--docs 5000] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from extractors.text_cleaning import clean_text  # noqa: E402
+
+DATASET = Path(os.environ.get("NEWSFLOW_FUNDUS", ROOT.parent / "shared" / "datasets" / "fundus-eval"))
+
+
+def base_documents() -> list[str]:
+    texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "data" / "seeds").glob("*.txt"))]
+    for renderer in ("text_chromium", "text_inscriptis"):
+        texts += [p.read_text(encoding="utf-8") for p in sorted((DATASET / renderer).glob("*.txt"))]
+    return texts
+
+
+def build_corpus(folder: Path, n_docs: int, seed: int = 7) -> list[Path]:
+    """n_docs distinct dumps in sub-folders of 500, each with a unique paragraph in its story."""
+    rng = random.Random(seed)
+    bases = base_documents()
+    paths = []
+    for i in range(n_docs):
+        lines = bases[i % len(bases)].split("\n")
+        at = len(lines) // 3 + rng.randrange(max(1, len(lines) // 3))
+        lines.insert(at, f"\nThe correspondent's note number {i} adds that officials met again on day {i % 28 + 1}.\n")
+        path = folder / f"part{i // 500:03d}" / f"doc_{i:06d}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(lines), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def bare_rate(paths: list[Path]) -> float:
+    """Documents per second of clean_text alone, one process, reading excluded."""
+    texts = [p.read_text(encoding="utf-8") for p in paths]
+    started = time.perf_counter()
+    for text in texts:
+        clean_text(text)
+    return len(texts) / (time.perf_counter() - started)
+
+
+class TreeMemory:
+    """Peak summed RSS of a process and all its descendants, sampled from /proc."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(_rss(p) for p in _descendants(self.pid)))
+            self._stop.wait(self.interval)
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def run_cli(corpus: Path, db: Path, env: dict) -> tuple[float, dict, int]:
+    """Wall seconds, the run summary, and peak tree memory of one `newsflow ingest`."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flows.cli", "ingest", str(corpus), "--db", str(db), "--json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )
+    with TreeMemory(process.pid) as memory:
+        out, _ = process.communicate()
+    wall = time.perf_counter() - started
+    if process.returncode != 0:
+        raise SystemExit(f"newsflow ingest exited {process.returncode}:\n{out}")
+    return wall, json.loads(out), memory.peak
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=int, default=5000, help="corpus size (default 5000)")
+    parser.add_argument("--keep", type=Path, help="build the corpus here and keep it")
+    args = parser.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="newsflow-bench-"))
+    env = dict(os.environ, PREFECT_HOME=str(work / "prefect-home"), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    try:
+        rows = []
+        for n_docs in (args.docs // 2, args.docs):
+            corpus = work / f"corpus-{n_docs}"
+            shutil.rmtree(corpus, ignore_errors=True)
+            paths = build_corpus(corpus, n_docs)
+            db = work / f"bench-{n_docs}.duckdb"
+            db.unlink(missing_ok=True)
+            first_wall, first, first_peak = run_cli(corpus, db, env)
+            again_wall, again, _ = run_cli(corpus, db, env)
+            assert first["n_new"] == n_docs and again["n_unchanged"] == n_docs, (first, again)
+            rows.append((n_docs, first_wall, first["seconds"], first_peak, again_wall, again["seconds"], paths))
+        n_docs, first_wall, first_flow, first_peak, again_wall, again_flow, paths = rows[-1]
+        bare = bare_rate(paths)
+        print(f"corpus: {n_docs} stored text dumps (fundus-eval renderings + seeds, varied), {os.cpu_count()} cores")
+        print(f"bare clean_text, one process:          {bare:8.1f} docs/s")
+        print(f"end to end, flow time:                 {n_docs / first_flow:8.1f} docs/s  "
+              f"({n_docs / first_flow / bare:.2f}x bare; target >= 1.3x)")
+        print(f"end to end, wall incl. Prefect start:  {n_docs / first_wall:8.1f} docs/s  "
+              f"({n_docs / first_wall / bare:.2f}x bare)")
+        for size, _, _, peak, *_ in rows:
+            print(f"peak memory, process tree, {size:6d} docs: {peak / 2**20:8.1f} MiB  (target < 1024, flat)")
+        print(f"re-run over unchanged corpus, flow:    {again_flow:8.2f} s = {again_flow / first_flow:6.1%} of first "
+              f"({first_flow:.2f} s); target < 10%")
+        print(f"re-run over unchanged corpus, wall:    {again_wall:8.2f} s = {again_wall / first_wall:6.1%} of first "
+              f"({first_wall:.2f} s)")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
