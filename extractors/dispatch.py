@@ -14,6 +14,10 @@ from extractors.model import Article
 from extractors.text_cleaning import clean_text
 
 
+MIN_BODY_WORDS = 10
+"""Fewer words than this after extraction is a menu or an error page, not an article."""
+
+
 @dataclass(frozen=True, slots=True)
 class ExtractionResult:
     """The article, or why there is none: one bad page never stops its batch."""
@@ -39,8 +43,9 @@ def extract_many(
         except Exception as exc:  # a broken page must not sink the batch
             results.append(ExtractionResult(None, f"{type(exc).__name__}: {exc}"))
             continue
-        if not article.body.strip():
-            results.append(ExtractionResult(None, "no story text found in the document"))
+        words = len(article.body.split())
+        if words < MIN_BODY_WORDS:
+            results.append(ExtractionResult(None, f"no story text found in the document ({words} words left)"))
         else:
             results.append(ExtractionResult(article))
     return results

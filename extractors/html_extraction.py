@@ -13,6 +13,7 @@ import re
 
 import trafilatura
 
+from extractors.language import detect_language
 from extractors.model import Article
 
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
@@ -35,14 +36,15 @@ def extract_html(html: str, url: str | None = None) -> Article:
     if document is None:
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
     paragraphs = [line.strip() for line in (document.text or "").split("\n")]
+    body = "\n\n".join(p for p in paragraphs if p)
     return Article(
-        body="\n\n".join(p for p in paragraphs if p),
+        body=body,
         title=document.title or None,
         subtitle=document.description or None,
         authors=split_authors(document.author),
         published_at=parse_iso_date(document.date),
         section=(document.categories or [None])[0],
-        language=document.language or html_language(html),
+        language=document.language or html_language(html) or detect_language(body),
         site=document.sitename or document.hostname or None,
         url=document.url or url,
         extractor="trafilatura",
