@@ -1,0 +1,203 @@
+"""Benchmark body extraction on a fundus-eval style dataset.
+
+Metric, per page: the 4-word shingle SETS of `\\w+` tokens (lowercased) of
+the predicted story text and of the ground-truth body; precision = shared /
+predicted shingles, recall = shared / true shingles. An empty prediction
+scores P=0, R=0 unless the truth is empty too (then P=R=1). P and R are
+averaged over pages and F1 is the harmonic mean of those two means.
+
+The predicted story text is subtitle + body: fundus ground truth keeps the
+standfirst (summary) in the body, while our Article moves it to `subtitle`.
+
+Modes: text (clean_text on text_chromium/ and text_inscriptis/ renderings,
+recurrence computed from the dataset's own documents, as the warehouse does
+from its corpus; also "without recurrence", an empty corpus at cold start)
+and html (extract_html on html/, when that module exists).
+Baselines: trafilatura on the HTML, trafilatura on the renderings (each line
+wrapped in <p>), jusText on both. Nothing is fitted to the dataset: rules
+and constants were written by reading dev pages, never grid-searched or
+learned, so there is no held-out (leave-publishers-out) figure to report.
+
+    python -m bench.extraction [--dataset DIR] [--per-page] [--no-baselines]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import html as html_lib
+import importlib
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from extractors.model import Article
+from extractors.text_cleaning import clean_text, recurring_keys
+
+DEFAULT_DATASET = Path("/work/shared/datasets/fundus-eval")
+RENDERERS = ("chromium", "inscriptis")
+SHINGLE = 4
+_TOKEN = re.compile(r"\w+")
+
+
+def shingles(text: str) -> set[tuple[str, ...]]:
+    tokens = _TOKEN.findall(text.lower())
+    return {tuple(tokens[i : i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
+
+
+def page_scores(predicted: str, truth: str) -> tuple[float, float]:
+    """(precision, recall) of one page; see the module docstring for empties."""
+    pred, true = shingles(predicted), shingles(truth)
+    if not pred:
+        return (1.0, 1.0) if not true else (0.0, 0.0)
+    if not true:
+        return 0.0, 0.0
+    shared = len(pred & true)
+    return shared / len(pred), shared / len(true)
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    mode: str
+    system: str
+    precision: float
+    recall: float
+    pages: int
+    empty: int
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def story_text(article: Article) -> str:
+    return "\n\n".join(part for part in (article.subtitle, article.body) if part)
+
+
+def score(mode: str, system: str, predictions: dict[str, str], truths: dict[str, str], per_page: bool) -> Score:
+    pairs = [page_scores(predictions[name], truths[name]) for name in truths]
+    if per_page:
+        for name, (p, r) in zip(truths, pairs):
+            print(f"  {mode:<18} {system:<22} {name:<22} P={p:.3f} R={r:.3f}")
+    n = len(pairs)
+    return Score(
+        mode, system,
+        sum(p for p, _ in pairs) / n, sum(r for _, r in pairs) / n,
+        n, sum(1 for name in truths if not shingles(predictions[name])),
+    )
+
+
+def load_dataset(root: Path) -> tuple[dict[str, str], dict[str, str], dict[str, dict[str, str]]]:
+    """(truth by page, raw html by page, renderings by renderer and page)."""
+    ground_truth = json.loads((root / "ground_truth.json").read_text())
+    truths = {key.removesuffix(".html.gz"): "\n\n".join(entry["body"]) for key, entry in sorted(ground_truth.items())}
+    pages = {}
+    for name in truths:
+        path = root / "html" / f"{name}.html.gz"
+        pages[name] = gzip.decompress(path.read_bytes()).decode("utf-8", "replace") if path.exists() else ""
+    renderings = {
+        renderer: {name: (root / f"text_{renderer}" / f"{name}.txt").read_text() for name in truths}
+        for renderer in RENDERERS
+        if (root / f"text_{renderer}").is_dir()
+    }
+    return truths, pages, renderings
+
+
+def lines_as_html(text: str) -> str:
+    """A text rendering as minimal HTML, one <p> per line, for HTML extractors."""
+    paragraphs = "".join(f"<p>{html_lib.escape(line)}</p>" for line in text.split("\n") if line.strip())
+    return f"<html><body>{paragraphs}</body></html>"
+
+
+def trafilatura_body(html: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html) or ""
+
+
+def justext_body(html: str) -> str:
+    import justext
+
+    paragraphs = justext.justext(html.encode("utf-8"), justext.get_stoplist("English"))
+    return "\n\n".join(p.text for p in paragraphs if not p.is_boilerplate)
+
+
+def html_extractor() -> Callable[[str], Article] | None:
+    try:
+        module = importlib.import_module("extractors.html_extraction")
+    except ImportError as error:
+        print(f"note: HTML mode skipped, extractors.html_extraction not importable ({error})")
+        return None
+    return module.extract_html
+
+
+def docs_per_second(texts: list[str], recurring: frozenset[str], rounds: int = 5) -> float:
+    """Bare clean_text throughput, single core, best of `rounds`.
+
+    Measured first, before the baselines fill memory, and in process CPU
+    time, so other jobs sharing the machine skew it less.
+    """
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.process_time()
+        for text in texts:
+            clean_text(text, recurring)
+        best = min(best, time.process_time() - started)
+    return len(texts) / best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--per-page", action="store_true", help="print per-page P and R")
+    parser.add_argument("--no-baselines", action="store_true", help="skip trafilatura and jusText")
+    args = parser.parse_args()
+
+    truths, pages, renderings = load_dataset(args.dataset)
+    speeds = {
+        renderer: docs_per_second(list(texts.values()), recurring_keys(texts.values()))
+        for renderer, texts in renderings.items()
+    }
+    results: list[Score] = []
+    text_scores = []
+    for renderer, texts in renderings.items():
+        recurring = recurring_keys(texts.values())
+        predictions = {name: story_text(clean_text(text, recurring)) for name, text in texts.items()}
+        text_scores.append(score(f"text/{renderer}", "newsflow text-rules", predictions, truths, args.per_page))
+        results.append(text_scores[-1])
+        cold = {name: story_text(clean_text(text)) for name, text in texts.items()}
+        results.append(score(f"text/{renderer}", "  without recurrence", cold, truths, args.per_page))
+        if not args.no_baselines:
+            for system, extract in (("trafilatura", trafilatura_body), ("jusText", justext_body)):
+                baseline = {name: extract(lines_as_html(text)) for name, text in texts.items()}
+                results.append(score(f"text/{renderer}", system, baseline, truths, args.per_page))
+    if text_scores:
+        n = len(text_scores)
+        results.append(Score(
+            "text/mean", "newsflow text-rules",
+            sum(s.precision for s in text_scores) / n, sum(s.recall for s in text_scores) / n,
+            sum(s.pages for s in text_scores), sum(s.empty for s in text_scores),
+        ))
+
+    extract_html = html_extractor()
+    if extract_html is not None:
+        predictions = {name: story_text(extract_html(page)) for name, page in pages.items()}
+        results.append(score("html", "newsflow extract_html", predictions, truths, args.per_page))
+    if not args.no_baselines:
+        for system, extract in (("trafilatura", trafilatura_body), ("jusText", justext_body)):
+            results.append(score("html", system, {n: extract(p) for n, p in pages.items()}, truths, args.per_page))
+
+    print(f"{'mode':<16} {'system':<22} {'P':>6} {'R':>6} {'F1':>6} {'pages':>6} {'empty':>6}")
+    for s in results:
+        print(f"{s.mode:<16} {s.system:<22} {s.precision:6.3f} {s.recall:6.3f} {s.f1:6.3f} {s.pages:6d} {s.empty:6d}")
+    for renderer, texts in renderings.items():
+        size = sum(len(t) for t in texts.values()) / len(texts) / 1024
+        print(f"clean_text speed on text_{renderer} (avg {size:.1f} KB): {speeds[renderer]:.0f} docs/s single core")
+
+
+if __name__ == "__main__":
+    main()

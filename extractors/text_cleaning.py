@@ -1,0 +1,490 @@
+"""Clean a plain-text dump of a news page into an `Article`.
+
+The dump is a page's visible text, one block per line, furniture included.
+Cleaning runs in four passes, each leaving an audit trail of `CutSegment`s:
+
+1. line rules (`furniture_rules`) cut labels, widgets, captions,
+   promos and link lists wherever they are;
+2. page rules cut what only the page as a whole reveals: short lines that
+   recur across stored documents, sidebar lines in another language;
+3. the main-content region, the run of lines with the densest story prose,
+   bounds the story; everything outside it is cut;
+4. the header around the region start yields title, standfirst, byline,
+   date and section; those lines are cut to metadata, not lost.
+
+Recurrence is one signal among others: a recurring line is cut only when it
+is short and not prose, and recurring prose never counts as evidence for
+the main region, so syndicated copies of a story keep their shared body.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from extractors import furniture_rules as rules
+from extractors.furniture_rules import LineView, Takes
+from extractors.language import dominant_language, language_scores
+from extractors.model import Article, CutSegment
+from extractors.text_metadata import (
+    MetaLine,
+    parse_dateline,
+    parse_meta_line,
+    parse_name_line,
+    parse_slash_header,
+    section_label,
+)
+
+RECURRING_MIN_DOCS = 3
+"""A line key seen in this many distinct documents is treated as recurring."""
+
+NON_PROSE_COST = 3
+"""Region score of a kept non-prose line, in prose words: short headings and
+bullets inside a story are cheap to bridge, long menus are not."""
+
+HEADER_LOOKBACK = 25
+HEADER_LOOKAHEAD = 8
+TITLE_MIN_WORDS = 4
+TITLE_MAX_WORDS = 30
+UPPER_TITLE_MIN_WORDS = 6
+"""Above a standfirst, a headline this long; shorter lines there are menu items."""
+STANDFIRST_MIN_WORDS = 5
+STANDFIRST_MAX_WORDS = 60
+CAPTION_MAX_WORDS = 30
+LIST_MAX_LINES = 15
+LIST_LINE_MAX_WORDS = 20
+FOREIGN_MIN_HITS = 3
+ORPHAN_HEADING_MAX_WORDS = 10
+STRAY_DATELINE_MAX_WORDS = 8
+TEASER_CARD_MAX_LINES = 4
+KICKER_MAX_WORDS = 3
+
+_DIGITS = re.compile(r"\d+")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
+_GLUED_WORDS = re.compile(r"[a-z][A-Z]")
+
+
+def line_key(line: str) -> str:
+    """Normalised form of a line for cross-document recurrence.
+
+    Case, punctuation, spacing and numbers are ignored, so "Updated 5 mins
+    ago" and "Updated 16 mins ago" share a key.
+    """
+    return _key_of_words(LineView.of(0, line).tokens)
+
+
+def _key_of_words(tokens: list[str]) -> str:
+    return _DIGITS.sub("0", " ".join(tokens))
+
+
+def recurring_keys(texts: Iterable[str], min_docs: int = RECURRING_MIN_DOCS) -> frozenset[str]:
+    """Keys of lines that occur in at least `min_docs` distinct documents."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update({key for key in map(line_key, text.split("\n")) if key})
+    return frozenset(key for key, count in counts.items() if count >= min_docs)
+
+
+@dataclass(slots=True)
+class _Page:
+    """Working state of one cleaning run: the lines and what was cut."""
+
+    lines: list[LineView]
+    cut: dict[int, str]
+    """view index -> reason code"""
+    region_costs: dict[int, int]
+    """view index -> region cost of the rule that cut it, when not zero"""
+    matched: list[rules.FurnitureRule | None]
+    """view index -> the line rule the line matches on its own, if any"""
+
+    def adjacent(self, i: int, j: int) -> bool:
+        """Lines i and j are consecutive in the input (no blank line between)."""
+        return 0 <= j < len(self.lines) and abs(self.lines[i].position - self.lines[j].position) == 1
+
+    def kept(self, i: int) -> bool:
+        return i not in self.cut
+
+
+def _match_rules(lines: list[LineView]) -> list[rules.FurnitureRule | None]:
+    """The line rule each line matches; menus repeat within a page, so each text is tested once."""
+    memo: dict[str, rules.FurnitureRule | None] = {}
+    matched = []
+    for line in lines:
+        if line.text not in memo:
+            memo[line.text] = rules.first_matching_rule(line)
+        matched.append(memo[line.text])
+    return matched
+
+
+def _apply_line_rules(page: _Page) -> None:
+    for i, rule in enumerate(page.matched):
+        if rule is None or not page.kept(i):
+            continue
+        page.cut[i] = rule.reason
+        if rule.region_cost:
+            page.region_costs[i] = rule.region_cost
+        for j in _taken_with(page, i, rule.takes):
+            page.cut.setdefault(j, rule.reason)
+
+
+def _is_plain(page: _Page, j: int) -> bool:
+    """Line j is kept so far and no rule of its own would cut it."""
+    return page.kept(j) and page.matched[j] is None
+
+
+def _taken_with(page: _Page, i: int, takes: Takes) -> list[int]:
+    """View indexes a matched rule cuts along with line i."""
+    lines = page.lines
+    if takes is Takes.LINKED_TITLE:
+        for j in (i + 1, i - 1):
+            if page.adjacent(i, j) and _is_plain(page, j) and lines[j].is_title_like:
+                return [j]
+        return []
+    if takes is Takes.PREVIOUS_LINE:
+        return [i - 1] if i > 0 and page.kept(i - 1) else []
+    if takes is Takes.CAPTION:
+        j = i - 1
+        return [j] if j >= 0 and _is_plain(page, j) and lines[j].words <= CAPTION_MAX_WORDS else []
+    if takes is Takes.TEASER_TITLE:
+        j = i - 1
+        if j >= 0 and page.kept(j) and lines[j].is_title_like and not lines[j].is_prose:
+            return [j]
+        return []
+    if takes is Takes.TITLE_LIST:
+        taken = []
+        for j in range(i + 1, min(i + 1 + LIST_MAX_LINES, len(lines))):
+            if lines[j].words > LIST_LINE_MAX_WORDS or lines[j].is_prose:
+                break
+            if _is_plain(page, j):
+                taken.append(j)
+        return taken
+    return []
+
+
+def _apply_recurrence(page: _Page, recurring: Collection[str]) -> set[int]:
+    """Cut short recurring lines; return the recurring prose lines, kept but no region evidence."""
+    recurring_prose = set()
+    for i, line in enumerate(page.lines):
+        if page.kept(i) and _key_of_words(line.tokens) in recurring:
+            if line.is_prose:
+                recurring_prose.add(i)
+            else:
+                page.cut[i] = rules.RECURRING_LINE.reason
+    return recurring_prose
+
+
+def _apply_language(page: _Page) -> str | None:
+    """Detect the page language from its prose; cut lines in another language."""
+    kept = [i for i in range(len(page.lines)) if page.kept(i) and page.lines[i].words >= FOREIGN_MIN_HITS]
+    scores = {i: language_scores(page.lines[i].tokens) for i in kept}
+    language = dominant_language(sum((scores[i] for i in kept if page.lines[i].is_prose), Counter()))
+    if language is None:
+        return None
+    for i in kept:
+        other = dominant_language(scores[i], FOREIGN_MIN_HITS)
+        if other is not None and other != language:
+            page.cut[i] = rules.FOREIGN_LANGUAGE.reason
+    return language
+
+
+def _main_region(page: _Page, no_evidence: set[int], prose_only: bool = True) -> tuple[int, tuple[int, int] | None]:
+    """(score, [start, end) view range) of the maximum-sum run of line scores.
+
+    Kept prose scores its word count, kept non-prose costs NON_PROSE_COST,
+    cut lines are neutral except furniture with a region cost (story ends,
+    headline lists); lines in `no_evidence` (recurring prose) score 0. Without
+    `prose_only`, every kept line scores its words minus NON_PROSE_COST, for
+    pages whose story is a list of short lines.
+    """
+    best, best_range = 0, None
+    running, run_start = 0, 0
+    for i, line in enumerate(page.lines):
+        if i in page.region_costs:
+            score = -page.region_costs[i]
+        elif not page.kept(i) or i in no_evidence:
+            score = 0
+        elif line.is_prose:
+            score = line.words
+        elif prose_only:
+            score = -NON_PROSE_COST
+        else:
+            score = line.words - NON_PROSE_COST
+        if running <= 0:
+            running, run_start = 0, i
+        running += score
+        if running > best:
+            best, best_range = running, (run_start, i + 1)
+    return best, best_range
+
+
+def _story_region(page: _Page, recurring_prose: set[int]) -> tuple[int, int] | None:
+    """The main-content region, with fallbacks for syndicated and list stories.
+
+    If recurring prose left no region, the page is a syndicated copy: recurrence
+    is ignored. If there is no prose at all, the story may be a list of short
+    lines (award winners, results), so the region counts short lines too.
+    """
+    _, region = _main_region(page, recurring_prose)
+    if region is None and recurring_prose:
+        _, region = _main_region(page, set())
+    if region is None:
+        _, region = _main_region(page, recurring_prose, prose_only=False)
+    return region
+
+
+@dataclass(slots=True)
+class _Header:
+    title: str | None = None
+    subtitle: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published_at: dt.datetime | None = None
+    section: str | None = None
+    site: str | None = None
+
+
+def _is_headline(line: LineView) -> bool:
+    """Shaped like a headline: a capitalised phrase, no closing full stop, not glued menu text."""
+    text = line.text
+    return (
+        TITLE_MIN_WORDS <= line.words <= TITLE_MAX_WORDS
+        and not text.endswith(".")
+        and (text[0].isupper() or text[0].isdigit() or text[0] in "\"'“‘")
+        and len(_GLUED_WORDS.findall(text)) < 2
+    )
+
+
+def _read_header(page: _Page, region: tuple[int, int]) -> _Header:
+    """Title, standfirst, byline, date and section from the lines around the region start.
+
+    Header lines may have been cut already as recurring (dates, names) or as
+    part of a headline list (a menu taking the headline under it); only lines
+    that match a furniture rule of their own are out of reach. Sidebars above
+    the story carry dates and names too, so the metadata nearest the story
+    start wins.
+    """
+    start = region[0]
+    window = [
+        i
+        for i in range(max(0, start - HEADER_LOOKBACK), min(len(page.lines), start + HEADER_LOOKAHEAD))
+        if page.matched[i] is None
+    ]
+    metas = {
+        i: meta
+        for i in window
+        if _in_header(page, start, i) and (meta := parse_meta_line(page.lines[i].text)) is not None
+    }
+    for i, meta in list(metas.items()):
+        if meta.published_at or meta.updated_at:
+            metas.update(_name_lines_beside(page, i, metas))
+    for i, meta in metas.items():
+        page.cut[i] = "byline" if meta.authors else "dateline"
+    nearest_first = sorted(metas, key=lambda i: (i >= start, abs(start - i)))
+    header = _Header(
+        authors=next((metas[i].authors for i in nearest_first if metas[i].authors), []),
+        published_at=next((metas[i].published_at for i in nearest_first if metas[i].published_at), None)
+        or next((metas[i].updated_at for i in nearest_first if metas[i].updated_at), None),
+        section=next((metas[i].section for i in nearest_first if metas[i].section), None),
+    )
+    title_at = _find_title(page, window, metas, start)
+    if title_at is not None:
+        header.title = page.lines[title_at].text
+        page.cut[title_at] = "title"
+        _read_standfirst(page, header, title_at, region[1])
+        header.section = header.section or _read_kicker(page, title_at, metas)
+        header.authors = header.authors or _read_name_line_under(page, title_at, region[1])
+    return header
+
+
+def _read_name_line_under(page: _Page, title_at: int, region_end: int) -> list[str]:
+    """A names-only line right under the headline and its standfirst is the byline."""
+    under = [i for i in range(title_at + 1, region_end) if page.matched[i] is None]
+    under = [i for i in under if page.cut.get(i) != "subtitle"][:1]
+    if not under or page.cut.get(under[0]) in ("byline", "dateline"):
+        return []
+    names = parse_name_line(page.lines[under[0]].text)
+    if names:
+        page.cut[under[0]] = "byline"
+    return names
+
+
+def _in_header(page: _Page, start: int, i: int) -> bool:
+    """Line i can still be header: before the region, or after at most one paragraph (a standfirst).
+
+    Headline-shaped lines long enough to count as prose do not count.
+    """
+    if i < start:
+        return True
+    lines = page.lines
+    return sum(lines[k].is_prose and not _is_headline(lines[k]) for k in range(start, i) if page.kept(k)) <= 1
+
+
+def _read_kicker(page: _Page, title_at: int, metas: dict[int, MetaLine]) -> str | None:
+    """A short label right above the headline ("Politics", "Local") names the section."""
+    above = title_at - 1
+    if above < 0 or page.matched[above] is not None or above in metas:
+        return None
+    label = section_label(page.lines[above].text)
+    if label is not None:
+        page.cut[above] = "section"
+    return label
+
+
+def _name_lines_beside(page: _Page, i: int, metas: dict[int, MetaLine]) -> dict[int, MetaLine]:
+    """Lines holding only person names next to dateline i are its byline."""
+    found = {}
+    for j in (i - 1, i + 1):
+        if page.adjacent(i, j) and page.matched[j] is None and j not in metas:
+            names = parse_name_line(page.lines[j].text)
+            if names:
+                found[j] = MetaLine(authors=names)
+    return found
+
+
+def _find_title(page: _Page, window: list[int], metas: dict[int, MetaLine], start: int) -> int | None:
+    """The headline: just above the metadata block nearest the story, else the first headline-shaped line.
+
+    Of the two longer lines above the byline block, the upper headline-shaped
+    one wins if it is headline-long (a standfirst may sit between headline
+    and byline); short lines
+    there (labels, credits) are skipped, and an upper line further away or
+    separated by other metadata belongs to a menu or a sidebar item.
+    """
+    lines = page.lines
+    if metas:
+        before = [i for i in metas if i < start]
+        anchor = max(before) if before else min(metas)
+        while anchor - 1 in metas or (anchor - 2 in metas and lines[anchor - 1].words < TITLE_MIN_WORDS):
+            anchor -= 1 if anchor - 1 in metas else 2
+        above = [i for i in window if i < anchor and i not in metas and lines[i].words >= TITLE_MIN_WORDS]
+        near = above[-2:]
+        if len(near) == 2 and (near[1] - near[0] > 2 or any(k in metas for k in range(near[0], near[1]))):
+            near = near[1:]
+        headlines = [i for i in near if _is_headline(lines[i])]
+        if len(headlines) == 2 and lines[headlines[0]].words < UPPER_TITLE_MIN_WORDS:
+            headlines = headlines[1:]
+        if headlines:
+            return headlines[0]
+    candidates = [i for i in window if i <= start and i not in metas and (not metas or i > min(metas))]
+    headlines = [i for i in candidates if _is_headline(lines[i])]
+    return next((i for i in headlines if page.kept(i)), headlines[0] if headlines else None)
+
+
+def _is_standfirst_shaped(line: LineView) -> bool:
+    return STANDFIRST_MIN_WORDS <= line.words <= STANDFIRST_MAX_WORDS
+
+
+def _read_standfirst(page: _Page, header: _Header, title_at: int, region_end: int) -> None:
+    """The line right after the title is a standfirst when it is shaped like one.
+
+    Either a slash header repeating the headline, or a sentence-length line
+    that has no closing full stop or is followed by a non-prose line (byline,
+    heading): a first paragraph is followed by more prose. A one-paragraph
+    story keeps its paragraph.
+    """
+    lines = page.lines
+    following = [i for i in range(title_at + 1, region_end) if page.matched[i] is None]
+    if not following or page.cut.get(following[0]) in ("byline", "dateline"):
+        return
+    first = following[0]
+    slash = parse_slash_header(lines[first].text, header.title)
+    if slash is not None:
+        header.site = slash.site
+        header.authors = header.authors or slash.authors
+        header.subtitle = slash.standfirst
+        page.cut[first] = "byline"
+        return
+    line = lines[first]
+    if not _is_standfirst_shaped(line):
+        return
+    followed_by_prose = len(following) > 1 and lines[following[1]].is_prose
+    story_follows = any(lines[i].is_prose for i in following[1:])
+    if story_follows and (not _SENTENCE_END.search(line.text) or not followed_by_prose):
+        header.subtitle = line.text
+        page.cut[first] = "subtitle"
+
+
+def _cut_orphan_headings(page: _Page, region: range) -> None:
+    """Cut short headings whose section was cut: cut lines, then another heading."""
+    next_kept_is_prose = True
+    for i in reversed(region):
+        if not page.kept(i):
+            continue
+        line = page.lines[i]
+        if not line.is_prose and line.words <= ORPHAN_HEADING_MAX_WORDS and not next_kept_is_prose:
+            if not page.kept(i + 1):
+                page.cut[i] = rules.ORPHAN_HEADING.reason
+                continue
+        next_kept_is_prose = line.is_prose
+
+
+def _cut_teaser_cards(page: _Page, region: range) -> None:
+    """A date-only line inside the story closes a teaser card of another story.
+
+    Story text never carries a bare date line; a promoted link does: kicker,
+    headline and blurb above their date. Walking up from the date, the card
+    ends at its headline (plus a one-to-three-word kicker above it) or at a
+    line too long to be a blurb.
+    """
+    for i in region:
+        line = page.lines[i]
+        if page.kept(i) and line.words <= STRAY_DATELINE_MAX_WORDS and parse_dateline(line.text) is not None:
+            page.cut[i] = "dateline"
+            _cut_card_above(page, i, region.start)
+
+
+def _cut_card_above(page: _Page, date_at: int, region_start: int) -> None:
+    above = [j for j in range(date_at - 1, max(region_start, date_at - 1 - TEASER_CARD_MAX_LINES), -1) if page.kept(j)]
+    headline_seen = False
+    for j in above:
+        line = page.lines[j]
+        if headline_seen:
+            if line.words <= KICKER_MAX_WORDS:
+                page.cut[j] = "teaser"
+            return
+        if line.words > STANDFIRST_MAX_WORDS:
+            return
+        page.cut[j] = "teaser"
+        headline_seen = line.is_title_like
+
+
+def clean_text(text: str, recurring: Collection[str] = frozenset()) -> Article:
+    """Clean a plain-text page dump into an article with an audit trail.
+
+    `recurring` holds `line_key`s of lines seen in many stored documents
+    (see `recurring_keys`); short ones among them are cut as furniture.
+    """
+    raw_lines = text.split("\n")
+    lines = [LineView.of(i, raw) for i, raw in enumerate(raw_lines) if raw.strip()]
+    page = _Page(lines, {}, {}, _match_rules(lines))
+    _apply_line_rules(page)
+    recurring_prose = _apply_recurrence(page, recurring) if recurring else set()
+    language = _apply_language(page)
+    region = _story_region(page, recurring_prose)
+    header = _Header()
+    if region is not None:
+        header = _read_header(page, region)
+        _cut_teaser_cards(page, range(*region))
+        _cut_orphan_headings(page, range(*region))
+    inside = range(*region) if region else range(0)
+    for i in range(len(lines)):
+        if i not in inside:
+            page.cut.setdefault(i, rules.OUTSIDE_MAIN_TEXT.reason)
+    body = "\n\n".join(line.text for i, line in enumerate(lines) if page.kept(i))
+    return Article(
+        body=body,
+        title=header.title,
+        subtitle=header.subtitle,
+        authors=header.authors,
+        published_at=header.published_at,
+        section=header.section,
+        language=language,
+        site=header.site,
+        extractor="text-rules",
+        cut=[
+            CutSegment(lines[i].position, raw_lines[lines[i].position], reason)
+            for i, reason in sorted(page.cut.items())
+        ],
+    )

@@ -1,0 +1,249 @@
+"""Metadata lines of a plain-text news dump: bylines, datelines, sections.
+
+Each parser looks at ONE line and answers only when the line is shaped like
+that kind of metadata, so a date inside a photo caption or a quote (a long
+sentence) is never taken as the publication date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+_MONTH_NAMES = [
+    # en, fr, de, es, it
+    "jan january janvier januar enero gennaio",
+    "feb february février fevrier februar febrero febbraio",
+    "mar march mars märz marz marzo",
+    "apr april avril abril aprile",
+    "may mai mayo maggio",
+    "jun june juin juni junio giugno",
+    "jul july juillet juli julio luglio",
+    "aug august août aout agosto",
+    "sep sept september septembre septiembre settembre",
+    "oct october octobre oktober octubre ottobre",
+    "nov november novembre noviembre",
+    "dec december décembre decembre dezember diciembre dicembre",
+]
+_MONTHS = {name: number for number, names in enumerate(_MONTH_NAMES, start=1) for name in names.split()}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_DATE_PATTERNS = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        rf"\b{_YEAR}-(?P<month_num>[01]\d)-(?P<day_num>[0-3]\d)",  # ISO 8601
+        rf"\b{_MONTH}\s+{_DAY},?\s*{_YEAR}",  # May 2, 2025 / May 02,2025 / FEB 28 2024
+        rf"\b{_DAY}\.?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?{_YEAR}",  # 2 Mar 2024 / 6. März 2025 / 6 de marzo de 2025
+        rf"\b(?P<day_num>\d{{1,2}})[./](?P<month_num>\d{{1,2}})[./]{_YEAR}\b",  # 14/03/2025, 14.03.2025 (day first)
+    )
+]
+_DATELINE_LEAD = re.compile(
+    r"^\s*(?:published|posted|updated|last (?:updated|modified)|first published|date|publié|mis à jour|"
+    r"veröffentlicht|aktualisiert|stand|publicado|actualizado|pubblicato|aggiornato)\b",
+    re.IGNORECASE,
+)
+_UPDATED_ONLY = re.compile(
+    r"^\s*(?:updated|last (?:updated|modified)|mis à jour|aktualisiert|actualizado|aggiornato)\b", re.IGNORECASE
+)
+_SENTENCE_END = re.compile(r"[.!?][\"”’)]?$")
+_MAX_DATELINE_WORDS = 14
+
+_BY_PREFIX = re.compile(
+    r"^\s*(?:written |words |story |reporting )?(?:by|par|von|por)[:\s]+(?P<names>.+)$", re.IGNORECASE
+)
+_NAME_TOKEN = r"(?:[A-Z][\w'’.\-]*|de|van|von|der|da|di|al|bin|la|le)"
+_NAME = re.compile(rf"^{_NAME_TOKEN}(?:\s+{_NAME_TOKEN}){{0,4}}$")
+_NAME_SPLIT = re.compile(r"\s*(?:,|;|\band\b|&|\|)\s*")
+_AFFILIATION = re.compile(
+    # "for/of/at ..." affiliations, handles, and the wire services and broadcasters that follow names in bylines
+    r"\s+(?:for|of|at|from)\s+.*$|\s*@.*$|\s*\b(?:the associated press|associated press|ap|reuters|afp|"
+    r"bloomberg|fox news|cnn|cnbc|bbc|nbc news|abc news|cbs news)\b.*$",
+    re.IGNORECASE,
+)
+_ROLE_SUFFIX = re.compile(
+    r"(?:\b|staff|senior|chief|contributing|deputy|associate)\s*"
+    r"(?:(?:political|sports|business|foreign|national|science|health|news|opinion)\s+)?"
+    r"(?:correspondent|editor|reporter|writer|columnist|contributor|staff|producer)s?\b.*$",
+    re.IGNORECASE,
+)
+_HANDLE = re.compile(r"@\S*")
+_OUTLET_SUFFIX = re.compile(r"\s+[-–—|]\s+.*$")
+_WEEKDAY = re.compile(
+    r"^(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?$|^(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|montag|"
+    r"dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|lunes|martes|miércoles|jueves|viernes|sábado|domingo)$",
+    re.IGNORECASE,
+)
+_SECTION_MAX_WORDS = 3
+_GLUED_WORDS = re.compile(r"[a-z][A-Z]")
+_BY_AFTER_DATE = re.compile(r"\bby\s+(?P<names>[^|]+)$", re.IGNORECASE)
+
+
+def parse_date(text: str) -> dt.datetime | None:
+    """First calendar date written in `text` (naive, at midnight), if any.
+
+    Month names in English, French, German, Spanish and Italian; numeric
+    dates are read day first unless that is impossible (then month first).
+    """
+    best: tuple[int, dt.datetime] | None = None
+    for pattern in _DATE_PATTERNS:
+        match = pattern.search(text)
+        if not match:
+            continue
+        parts = match.groupdict()
+        month = int(parts["month_num"]) if parts.get("month_num") else _MONTHS[parts["month"].lower()]
+        day = int(parts.get("day_num") or parts["day"])
+        if month > 12 and day <= 12:  # a US month-first numeric date
+            month, day = day, month
+        try:
+            found = dt.datetime(int(parts["year"]), month, day)
+        except ValueError:
+            continue
+        if best is None or match.start() < best[0]:
+            best = (match.start(), found)
+    return best[1] if best else None
+
+
+def _first_date_start(text: str) -> int:
+    """Index where the first date in `text` starts (len(text) if none)."""
+    starts = [m.start() for p in _DATE_PATTERNS if (m := p.search(text))]
+    return min(starts, default=len(text))
+
+
+def parse_dateline(line: str) -> dt.datetime | None:
+    """The date of a dateline ("May 2, 2025", "Published Wed, Feb 28 2024 ...").
+
+    A dateline is short or starts with a publishing verb; a long sentence
+    that merely mentions a date (caption, quote, story text) is not one.
+    """
+    words = line.split()
+    if len(words) > _MAX_DATELINE_WORDS and not _DATELINE_LEAD.match(line):
+        return None
+    if len(words) > 6 and _SENTENCE_END.search(line.strip()) and not _DATELINE_LEAD.match(line):
+        return None
+    return parse_date(line)
+
+
+def is_update_only(line: str) -> bool:
+    """A dateline that states a modification date rather than publication."""
+    return bool(_UPDATED_ONLY.match(line))
+
+
+def split_names(text: str) -> list[str]:
+    """Person names in a byline fragment ("A and B, Fox News" -> [A, B])."""
+    names = []
+    for part in _NAME_SPLIT.split(text):
+        part = _ROLE_SUFFIX.sub("", _AFFILIATION.sub("", part)).strip(" .,-–—")
+        if part and _NAME.match(part) and len(part.split()) >= 2:
+            names.append(part.title() if part.isupper() else part)
+    return names
+
+
+def parse_byline(line: str) -> list[str]:
+    """Authors of a "By X and Y" line; empty when the line is not a byline.
+
+    What follows a spaced dash or bar is the outlet ("By Jo Roe - The Times").
+    """
+    match = _BY_PREFIX.match(line.strip())
+    if not match or len(line.split()) > 16:
+        return []
+    return split_names(_OUTLET_SUFFIX.sub("", match.group("names")))
+
+
+def parse_name_line(line: str) -> list[str]:
+    """Authors of a line holding nothing but names ("Jo Roe, Al Li", "Jo Roe@jroe").
+
+    Name-shaped lines are common in menus too ("Real Estate"), so callers
+    only trust this next to a dateline.
+    """
+    text = line.strip()
+    if len(text.split()) > 10:
+        return []
+    text = _OUTLET_SUFFIX.sub("", _HANDLE.sub("", text))
+    names = split_names(text)
+    rest = _NAME_SPLIT.sub(" ", text).split()
+    return names if names and rest == " ".join(names).split() else []
+
+
+@dataclass(frozen=True, slots=True)
+class MetaLine:
+    """What one header line says: any of section, dates, authors."""
+
+    section: str | None = None
+    published_at: dt.datetime | None = None
+    updated_at: dt.datetime | None = None
+    authors: list[str] = field(default_factory=list)
+
+
+_SECTION_DATE_AUTHOR = re.compile(r"^(?P<section>[A-Z][\w&' ]{1,30}?)\s+(?P<rest>.+?)\s*\|\s*(?P<author>[^|]+)$")
+
+
+def parse_section_date_author(line: str) -> MetaLine | None:
+    """A "Section Date | Author" header line, e.g. "Politics May 02,2025 | Jo Roe"."""
+    match = _SECTION_DATE_AUTHOR.match(line.strip())
+    if not match or len(line.split()) > 16:
+        return None
+    date = parse_date(match.group("rest"))
+    authors = split_names(match.group("author"))
+    if date is None or not authors or _DATELINE_LEAD.match(line):
+        return None
+    return MetaLine(section=match.group("section").strip(), published_at=date, authors=authors)
+
+
+def parse_meta_line(line: str) -> MetaLine | None:
+    """Whatever header metadata one line states, or None for other lines."""
+    meta = parse_section_date_author(line)
+    if meta is not None:
+        return meta
+    authors = parse_byline(line)
+    date = parse_dateline(line)
+    section = None
+    if date is not None and not authors:
+        by_after = _BY_AFTER_DATE.search(line)
+        authors = split_names(_OUTLET_SUFFIX.sub("", by_after.group("names"))) if by_after else []
+    if date is not None and not authors and not _DATELINE_LEAD.match(line):
+        prefix = line[: _first_date_start(line)].strip(" /|•,-–—")
+        authors = split_names(prefix)
+        section = None if authors else section_label(prefix)
+    if date is not None and is_update_only(line):
+        return MetaLine(section=section, updated_at=date, authors=authors)
+    if date is not None or authors:
+        return MetaLine(section=section, published_at=date, authors=authors)
+    return None
+
+
+def section_label(text: str) -> str | None:
+    """A short capitalised label ("Politics", "Books & the Arts"): not a weekday, not glued menu text."""
+    if not text or not text[0].isupper() or len(text.split()) > _SECTION_MAX_WORDS:
+        return None
+    if _WEEKDAY.match(text) or _GLUED_WORDS.search(text):
+        return None
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class SlashHeader:
+    """A "Headline/ Outlet/ CITY/ Author/ Edition/ standfirst" line."""
+
+    site: str | None
+    authors: list[str]
+    standfirst: str | None
+
+
+def parse_slash_header(line: str, title: str | None) -> SlashHeader | None:
+    """Split a slash-separated header that repeats the headline.
+
+    Only lines that start with the headline qualify; the author is the first
+    name-shaped part after the outlet (capitalised words, not an ALL-CAPS city),
+    and the standfirst is whatever follows the last "/ ".
+    """
+    if not title or not line.startswith(title):
+        return None
+    parts = [p.strip() for p in line[len(title):].split("/ ")]
+    parts = [p for p in parts if p]
+    if len(parts) < 3:
+        return None
+    site, *middle, standfirst = parts
+    authors = [p for p in middle if not p.isupper() and _NAME.match(p)][:1]
+    return SlashHeader(site=site, authors=authors, standfirst=standfirst)
