@@ -7,12 +7,17 @@ export PREFECT_HOME := $(CURDIR)/.prefect
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export DO_NOT_TRACK := 1
 DB ?= data/news.duckdb
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+QUIET_PIP := { grep -v "^WARNING: Location" || true; }
 
 .PHONY: run test bench clean-db
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | $(QUIET_PIP)
+	$(BIN)/python -c "import flows, prefect, extractors.dispatch, warehouse.store"
 	@touch $(STAMP)
 
 run: $(STAMP)
