@@ -119,3 +119,22 @@ def test_html_pages_go_through_trafilatura(tmp_path, db_path):
     rows = _rows(db_path, "SELECT extractor, title, word_count, published_at FROM articles")
     assert all(extractor == "trafilatura" and title and words > 100 for extractor, title, words, _ in rows)
     assert all(published is not None for *_, published in rows)
+
+
+def test_each_run_publishes_a_markdown_summary_artifact(seeds_copy, db_path):
+    from prefect.client.orchestration import get_client
+
+    (seeds_copy / "empty.txt").write_bytes(b"")
+    summary = ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    with get_client(sync_client=True) as client:
+        response = client.request(  # the typed read_artifacts of this client version sends nulls (422)
+            "POST", "/artifacts/filter",
+            json={"artifacts": {"key": {"any_": ["ingest-stored-summary"]},
+                                "flow_run_id": {"any_": [summary["prefect_flow_run_id"]]}}},
+        )
+    (artifact,) = response.json()
+    assert artifact["type"] == "markdown"
+    assert "| 6 | 5 | 0 | 0 | 0 | 1 |" in artifact["data"]
+    assert "Kremlin ERUPTS Over Trump’s Backdoor Diplomacy!" in artifact["data"]
+    assert "empty.txt | read | empty file" in artifact["data"]
+    assert str(db_path) in artifact["data"]
