@@ -83,15 +83,15 @@ class Takes(Enum):
 class FurnitureRule:
     """A named, documented test that marks a line as page furniture.
 
-    Either `label` (a regex the whole line must match, case-insensitive) or
-    `predicate` (a function of the line) decides; `doc` says what furniture
-    the rule targets.
+    Either `labels` (regexes one of which the whole line must match,
+    case-insensitive) or `predicate` (a function of the line) decides; `doc`
+    says what furniture the rule targets.
     """
 
     name: str
     reason: str
     doc: str
-    label: str | None = None
+    labels: tuple[str, ...] = ()
     predicate: Callable[[LineView], bool] | None = None
     takes: Takes = Takes.NOTHING
     max_words: int = UNLIMITED
@@ -109,8 +109,8 @@ class FurnitureRule:
     def matches(self, line: LineView) -> bool:
         if line.words > self.max_words:
             return False
-        if self.label is not None:
-            return re.fullmatch(self.label + _LABEL_END, line.text, re.IGNORECASE) is not None
+        if self.labels:
+            return re.fullmatch("(?:" + "|".join(self.labels) + ")" + _LABEL_END, line.text, re.IGNORECASE) is not None
         if self.triggers and self.triggers.isdisjoint(line.tokens):
             return False
         return self.predicate is not None and self.predicate(line)
@@ -124,7 +124,7 @@ def label_rule(
     name: str, reason: str, doc: str, *labels: str, takes: Takes = Takes.NOTHING, region_cost: int = 0
 ) -> FurnitureRule:
     """Declare a rule for lines that are exactly one of `labels` (regexes)."""
-    rule = FurnitureRule(name, reason, doc, label="(?:" + "|".join(labels) + ")", takes=takes,
+    rule = FurnitureRule(name, reason, doc, labels=labels, takes=takes,
                          max_words=LABEL_MAX_WORDS, region_cost=region_cost)
     LABEL_RULES.append(rule)
     return rule
@@ -174,7 +174,8 @@ _NEWSLETTER = re.compile(
     r"after newsletter promotion|by signing up|you(?:'ve|’ve| have) (?:successfully )?subscribed|"
     r"already a subscriber|subscribed$|for subscribers$)|\bnewsletters?\b.*\b(?:sign up|subscribe|inbox|delivered)\b|"
     r"\b(?:sign up|subscribe)\b.*\b(?:newsletters?|inbox)\b|\b(?:delivered|straight) to your inbox\b|"
-    r"^(?:join|get) (?:our|the) [\w ]{0,30}newsletter|valid e-?mail address|"
+    r"^(?:join|get) (?:our|the) [\w ]{0,30}newsletter|^get (?:our|the) [\w ]{1,30}(?:briefing|digest|report|bulletin|roundup)\W*$|"
+    r"valid e-?mail address|"
     r"^by (?:entering|providing|submitting) your e-?mail|^e-?mail address$|^arrives \w+$|\bpremium content\b|"
     r"réservé aux abonnés|abonnez-vous|déjà abonné|jetzt abonnieren|nur für abonnenten|suscríbete|abbonati|"
     r"for access to this content|to continue reading|subscribe to (?:continue|read)|\bdelivered to you\b",
@@ -182,7 +183,8 @@ _NEWSLETTER = re.compile(
 )
 _CALL_TO_ACTION = re.compile(
     r"(?:learn more|read more|click here|find out more(?: here)?|download (?:the|our) app|"
-    r"shop now|get started|try (?:it )?free|buy now|order now)\W*$|^click (?:to|here)\b",
+    r"shop now|get started|try (?:it )?free|buy now|order now)\W*$|^click (?:to|here)\b|"
+    r"\bcheck out\b.{0,60}\b[\w-]+\.(?:com|net|org)\W*$",
     re.IGNORECASE,
 )
 _VIDEO = re.compile(
@@ -219,7 +221,9 @@ _CONSENT = re.compile(
     r"mentions légales|aviso legal|informativa sulla privacy)$",
     re.IGNORECASE,
 )
-_CREDIT_IN_PARENTHESES = re.compile(r"\((?:[A-Z][\w.&'’-]*\s?)+(?:/\s?(?:[A-Z][\w.&'’-]*\s?)+)+\)\s*$")
+_CREDIT_IN_PARENTHESES = re.compile(
+    r"\((?:[A-Z][\w.&'’-]*\s?)+(?:/\s?(?:[A-Z][\w.&'’-]*\s?)+(?:via\s(?:[A-Z][\w.&'’-]*\s?)+)?)+\)\s*$"
+)
 _EMBEDDED_POST = re.compile(r"https?://t\.co/|pic\.twitter\.com/|\(@\w+\)\s+\w+\.?\s+\d{1,2},\s+\d{4}\s*$")
 _AUTHOR_BIO = re.compile(
     r"^(?:[A-Z][\w.'’-]+\s+){1,3}(?:(?:is|was) (?:a|an|the)\b.{0,80}?\b(?:writer|reporter|correspondent|editor|"
@@ -334,7 +338,7 @@ def photo_credit(line: LineView) -> bool:
 
 @line_rule("photo_credit", max_words=80)
 def credit_in_parentheses(line: LineView) -> bool:
-    """Captions ending in a "(Photographer/Agency)" credit, as US outlets print them."""
+    """Captions ending in a "(Photographer/Agency)" or "(Photographer/Pool via AP)" credit, as US outlets print them."""
     return line.text.endswith(")") and _CREDIT_IN_PARENTHESES.search(line.text) is not None
 
 
@@ -383,17 +387,17 @@ def comment_prompt(line: LineView) -> bool:
     "promo",
     "sign signing subscribe subscribed subscriber subscribers newsletter newsletters mail email arrives entering "
     "providing premium inbox valid join abonnés abonnez abonné abonnieren abonnenten suscríbete abbonati access "
-    "continue delivered",
+    "continue delivered get",
     max_words=60,
 )
 def newsletter_promo(line: LineView) -> bool:
-    """Newsletter sign-up boxes and subscription prompts."""
+    """Newsletter sign-up boxes and subscription prompts, with the box heading ("Get the Morning Report")."""
     return _NEWSLETTER.search(line.text) is not None
 
 
-@line_rule("promo", "learn read click find download shop started try buy order", max_words=40)
+@line_rule("promo", "learn read click find download shop started try buy order check", max_words=40)
 def call_to_action(line: LineView) -> bool:
-    """Promotional lines ending in a call to action ("... Learn More")."""
+    """Promotional lines ending in a call to action ("... Learn More", "Check out what's new on example.com.")."""
     return _CALL_TO_ACTION.search(line.text) is not None
 
 
@@ -407,6 +411,16 @@ def video_promo(line: LineView) -> bool:
 def truncated_teaser(line: LineView) -> bool:
     """Teasers of other stories cut off with "..." or "…", with their title."""
     return line.text.endswith(_ELLIPSES)
+
+
+@line_rule("teaser", max_words=60)
+def doubled_headline(line: LineView) -> bool:
+    """Teaser cards whose headline renders twice in one line (image alt text, then the link):
+    "Nikki Haley Just Won't Quit Nikki Haley Just Won't Quit". Story text never repeats itself so.
+    """
+    words = line.words
+    half = words // 2
+    return words >= 4 and words % 2 == 0 and line.tokens[:half] == line.tokens[half:]
 
 
 @line_rule(
@@ -455,34 +469,69 @@ def about_publisher(line: LineView) -> bool:
 
 
 @cache
-def _any_label() -> re.Pattern[str]:
-    """All label rules in one alternation, one named group per rule, in order."""
-    groups = "|".join(f"(?P<r{i}>{rule.label})" for i, rule in enumerate(LABEL_RULES))
-    return re.compile(f"(?:{groups}){_LABEL_END}", re.IGNORECASE)
+def _label_lookup() -> tuple[dict[str, int], re.Pattern[str]]:
+    """Label rules as a dictionary of their plain-word labels (most are) and one alternation of the rest.
+
+    Returns (lowercased literal label -> rule index, the alternation with one
+    named group per rule, in order). A dictionary lookup and a short regex
+    instead of a 200-branch case-insensitive one: label matching runs on
+    every short line of every page.
+    """
+    literals: dict[str, int] = {}
+    patterns: dict[int, list[str]] = {}
+    for i, rule in enumerate(LABEL_RULES):
+        for label in rule.labels:
+            if re.escape(label).replace("\\ ", " ") == label:
+                literals.setdefault(label, i)
+            else:
+                patterns.setdefault(i, []).append(label)
+    groups = "|".join(f"(?P<r{i}>{'|'.join(labels)})" for i, labels in patterns.items())
+    return literals, re.compile(f"(?:{groups}){_LABEL_END}")
+
+
+def _label_rule(text: str) -> FurnitureRule | None:
+    """The first label rule one of whose labels the whole of `text` is (any case, optional colon)."""
+    literals, patterns = _label_lookup()
+    lowered = text.lower()
+    found = [literals.get(lowered[:-1].rstrip() if lowered.endswith(":") else lowered)]
+    match = patterns.fullmatch(lowered)
+    if match is not None:
+        found.append(int(match.lastgroup[1:]))
+    indexes = [i for i in found if i is not None]
+    return LABEL_RULES[min(indexes)] if indexes else None
 
 
 @cache
-def _rules_by_trigger() -> tuple[dict[str, frozenset[int]], tuple[int, ...]]:
-    """Predicate-rule indexes by trigger word, and (in order) those without triggers."""
-    index: dict[str, set[int]] = {}
+def _trigger_masks() -> tuple[frozenset[str], dict[str, int]]:
+    """All trigger words, and the bit mask of the predicate rules each calls for (bit i: PREDICATE_RULES[i])."""
+    masks: dict[str, int] = {}
     for i, rule in enumerate(PREDICATE_RULES):
         for word in rule.triggers:
-            index.setdefault(word, set()).add(i)
-    untriggered = tuple(i for i, rule in enumerate(PREDICATE_RULES) if not rule.triggers)
-    return {word: frozenset(ids) for word, ids in index.items()}, untriggered
+            masks[word] = masks.get(word, 0) | 1 << i
+    return frozenset(masks), masks
+
+
+@cache
+def _candidates(mask: int) -> tuple[FurnitureRule, ...]:
+    """The predicate rules to try, in order, for a line whose trigger words give `mask`.
+
+    Rules without triggers are always tried; lines share few distinct masks,
+    so each ordered tuple is built once.
+    """
+    return tuple(rule for i, rule in enumerate(PREDICATE_RULES) if not rule.triggers or mask >> i & 1)
 
 
 def first_matching_rule(line: LineView) -> FurnitureRule | None:
     """The first rule that marks `line` as furniture: label rules, then predicates."""
     if line.words <= LABEL_MAX_WORDS:
-        match = _any_label().fullmatch(line.text)
-        if match is not None:
-            return LABEL_RULES[int(match.lastgroup[1:])]
-    index, untriggered = _rules_by_trigger()
-    triggered = index.keys() & line.tokens
-    candidates = sorted(set(untriggered).union(*(index[word] for word in triggered))) if triggered else untriggered
-    for i in candidates:
-        rule = PREDICATE_RULES[i]
+        label_rule = _label_rule(line.text)
+        if label_rule is not None:
+            return label_rule
+    words, masks = _trigger_masks()
+    mask = 0
+    for word in words.intersection(line.tokens):
+        mask |= masks[word]
+    for rule in _candidates(mask):
         if line.words <= rule.max_words and rule.predicate(line):
             return rule
     return None

@@ -45,11 +45,8 @@ _WORD = re.compile(r"[^\W\d_]+")
 
 def language_scores(words: Iterable[str]) -> Counter[str]:
     """Stopword hits per language code for lowercased `words`."""
-    scores: Counter[str] = Counter()
-    for word in words:
-        for lang in _LANGUAGES_OF.get(word, ()):
-            scores[lang] += 1
-    return scores
+    languages_of = _LANGUAGES_OF
+    return Counter([lang for word in words if word in languages_of for lang in languages_of[word]])
 
 
 def detect_language(text: str, min_hits: int = 3) -> str | None:
@@ -62,9 +59,9 @@ def dominant_language(scores: Counter[str], min_hits: int = 3) -> str | None:
 
     Short or ambiguous text (names, headlines) gives None rather than a guess.
     """
-    ranked = scores.most_common(2)
-    if not ranked or ranked[0][1] < min_hits:
+    if not scores:
         return None
-    if len(ranked) > 1 and ranked[1][1] * 1.5 >= ranked[0][1]:
+    hits = sorted(scores.values(), reverse=True)
+    if hits[0] < min_hits or (len(hits) > 1 and hits[1] * 1.5 >= hits[0]):
         return None
-    return ranked[0][0]
+    return max(scores, key=scores.__getitem__)

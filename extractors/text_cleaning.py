@@ -24,6 +24,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from extractors import furniture_rules as rules
 from extractors.furniture_rules import LineView, Takes
@@ -59,25 +60,35 @@ LIST_LINE_MAX_WORDS = 20
 FOREIGN_MIN_HITS = 3
 ORPHAN_HEADING_MAX_WORDS = 10
 STRAY_DATELINE_MAX_WORDS = 8
+LINKED_HEADLINE_MIN_WORDS = 10
+"""Lines this long under a "Read more" link continue its box; a story's subheadings are shorter."""
 TEASER_CARD_MAX_LINES = 4
 KICKER_MAX_WORDS = 3
+KEY_MAX_CHARS = 80
+"""Characters of a line that make its recurrence key."""
+KEY_CACHE_SIZE = 1 << 16
+"""Line keys kept in memory (a few MB): enough for the furniture of many sites."""
 
+_KEY_WORD = re.compile(r"[^\W_]+")
 _DIGITS = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*$")
 _GLUED_WORDS = re.compile(r"[a-z][A-Z]")
 
 
+@lru_cache(maxsize=KEY_CACHE_SIZE)
 def line_key(line: str) -> str:
     """Normalised form of a line for cross-document recurrence.
 
     Case, punctuation, spacing and numbers are ignored, so "Updated 5 mins
-    ago" and "Updated 16 mins ago" share a key.
+    ago" and "Updated 16 mins ago" share a key. Only the first
+    KEY_MAX_CHARS characters count: furniture lines are shorter, and a long
+    line that opens like lines in other documents is a shared paragraph.
+    The ingest flow keys every line of every new document before cleaning
+    it, so the work is bounded by the prefix and keys are cached: menus and
+    footers, most of the lines, repeat across documents, and cleaning looks
+    the same lines up again.
     """
-    return _key_of_words(LineView.of(0, line).tokens)
-
-
-def _key_of_words(tokens: list[str]) -> str:
-    return _DIGITS.sub("0", " ".join(tokens))
+    return _DIGITS.sub("0", " ".join(_KEY_WORD.findall(line[:KEY_MAX_CHARS].lower())))
 
 
 def recurring_keys(texts: Iterable[str], min_docs: int = RECURRING_MIN_DOCS) -> frozenset[str]:
@@ -108,15 +119,26 @@ class _Page:
         return i not in self.cut
 
 
-def _match_rules(lines: list[LineView]) -> list[rules.FurnitureRule | None]:
-    """The line rule each line matches; menus repeat within a page, so each text is tested once."""
-    memo: dict[str, rules.FurnitureRule | None] = {}
+def _read_lines(raw_lines: list[str]) -> tuple[list[LineView], list[rules.FurnitureRule | None]]:
+    """Views of the non-blank lines and the line rule each matches on its own.
+
+    Menus repeat within a page, so each distinct text is analysed once.
+    """
+    seen: dict[str, tuple[LineView, rules.FurnitureRule | None]] = {}
+    views = []
     matched = []
-    for line in lines:
-        if line.text not in memo:
-            memo[line.text] = rules.first_matching_rule(line)
-        matched.append(memo[line.text])
-    return matched
+    for i, raw in enumerate(raw_lines):
+        known = seen.get(raw)
+        if known is None:
+            if not raw or raw.isspace():
+                continue
+            view = LineView.of(i, raw)
+            seen[raw] = known = view, rules.first_matching_rule(view)
+        else:
+            view = LineView(i, *known[0][1:])
+        views.append(view)
+        matched.append(known[1])
+    return views, matched
 
 
 def _apply_line_rules(page: _Page) -> None:
@@ -139,9 +161,10 @@ def _taken_with(page: _Page, i: int, takes: Takes) -> list[int]:
     """View indexes a matched rule cuts along with line i."""
     lines = page.lines
     if takes is Takes.LINKED_TITLE:
-        for j in (i + 1, i - 1):
-            if page.adjacent(i, j) and _is_plain(page, j) and lines[j].is_title_like:
-                return [j]
+        if page.adjacent(i, i + 1) and _is_plain(page, i + 1) and lines[i + 1].is_title_like:
+            return _linked_block(page, i + 1)
+        if page.adjacent(i, i - 1) and _is_plain(page, i - 1) and lines[i - 1].is_title_like:
+            return [i - 1]
         return []
     if takes is Takes.PREVIOUS_LINE:
         return [i - 1] if i > 0 and page.kept(i - 1) else []
@@ -164,11 +187,29 @@ def _taken_with(page: _Page, i: int, takes: Takes) -> list[int]:
     return []
 
 
+def _linked_block(page: _Page, first: int) -> list[int]:
+    """The linked title under a label, and the headlines set right under it.
+
+    A "Read more" box inside a story lists several links, one a line and
+    headline-long; a story's own subheadings are shorter.
+    """
+    block = [first]
+    while page.adjacent(block[-1], block[-1] + 1) and _is_linked_headline(page, block[-1] + 1):
+        block.append(block[-1] + 1)
+    return block
+
+
+def _is_linked_headline(page: _Page, j: int) -> bool:
+    line = page.lines[j]
+    return _is_plain(page, j) and line.is_title_like and line.words >= LINKED_HEADLINE_MIN_WORDS
+
+
 def _apply_recurrence(page: _Page, recurring: Collection[str]) -> set[int]:
     """Cut short recurring lines; return the recurring prose lines, kept but no region evidence."""
     recurring_prose = set()
+    cut = page.cut
     for i, line in enumerate(page.lines):
-        if page.kept(i) and _key_of_words(line.tokens) in recurring:
+        if i not in cut and line_key(line.text) in recurring:
             if line.is_prose:
                 recurring_prose.add(i)
             else:
@@ -178,9 +219,14 @@ def _apply_recurrence(page: _Page, recurring: Collection[str]) -> set[int]:
 
 def _apply_language(page: _Page) -> str | None:
     """Detect the page language from its prose; cut lines in another language."""
-    kept = [i for i in range(len(page.lines)) if page.kept(i) and page.lines[i].words >= FOREIGN_MIN_HITS]
+    cut = page.cut
+    kept = [i for i, line in enumerate(page.lines) if i not in cut and line.words >= FOREIGN_MIN_HITS]
     scores = {i: language_scores(page.lines[i].tokens) for i in kept}
-    language = dominant_language(sum((scores[i] for i in kept if page.lines[i].is_prose), Counter()))
+    prose_scores: Counter[str] = Counter()
+    for i in kept:
+        if page.lines[i].is_prose:
+            prose_scores.update(scores[i])
+    language = dominant_language(prose_scores)
     if language is None:
         return None
     for i in kept:
@@ -201,10 +247,11 @@ def _main_region(page: _Page, no_evidence: set[int], prose_only: bool = True) ->
     """
     best, best_range = 0, None
     running, run_start = 0, 0
+    cut, region_costs = page.cut, page.region_costs
     for i, line in enumerate(page.lines):
-        if i in page.region_costs:
-            score = -page.region_costs[i]
-        elif not page.kept(i) or i in no_evidence:
+        if i in region_costs:
+            score = -region_costs[i]
+        elif i in cut or i in no_evidence:
             score = 0
         elif line.is_prose:
             score = line.words
@@ -457,8 +504,8 @@ def clean_text(text: str, recurring: Collection[str] = frozenset()) -> Article:
     (see `recurring_keys`); short ones among them are cut as furniture.
     """
     raw_lines = text.split("\n")
-    lines = [LineView.of(i, raw) for i, raw in enumerate(raw_lines) if raw.strip()]
-    page = _Page(lines, {}, {}, _match_rules(lines))
+    lines, matched = _read_lines(raw_lines)
+    page = _Page(lines, {}, {}, matched)
     _apply_line_rules(page)
     recurring_prose = _apply_recurrence(page, recurring) if recurring else set()
     language = _apply_language(page)
@@ -472,7 +519,7 @@ def clean_text(text: str, recurring: Collection[str] = frozenset()) -> Article:
     for i in range(len(lines)):
         if i not in inside:
             page.cut.setdefault(i, rules.OUTSIDE_MAIN_TEXT.reason)
-    body = "\n\n".join(line.text for i, line in enumerate(lines) if page.kept(i))
+    body = "\n\n".join(line.text for i, line in enumerate(lines) if i not in page.cut)
     return Article(
         body=body,
         title=header.title,

@@ -39,6 +39,7 @@ _DATE_PATTERNS = [
         rf"\b(?P<day_num>\d{{1,2}})[./](?P<month_num>\d{{1,2}})[./]{_YEAR}\b",  # 14/03/2025, 14.03.2025 (day first)
     )
 ]
+_DIGIT = re.compile(r"\d")
 _DATELINE_LEAD = re.compile(
     r"^\s*(?:published|posted|updated|last (?:updated|modified)|first published|date|publié|mis à jour|"
     r"veröffentlicht|aktualisiert|stand|publicado|actualizado|pubblicato|aggiornato)\b",
@@ -86,6 +87,8 @@ def parse_date(text: str) -> dt.datetime | None:
     Month names in English, French, German, Spanish and Italian; numeric
     dates are read day first unless that is impossible (then month first).
     """
+    if _DIGIT.search(text) is None:  # every date pattern has a year
+        return None
     best: tuple[int, dt.datetime] | None = None
     for pattern in _DATE_PATTERNS:
         match = pattern.search(text)

@@ -58,6 +58,10 @@ CASES = {
         "Ukraine has reportedly struck a deal with President Donald Trump. The New York Times reports that some…",
         "“I don’t know,” he said, and paused.",
     ),
+    "doubled_headline": (
+        "Nikki Haley Just Won’t Quit Nikki Haley Just Won’t Quit",
+        "Haley said she would stay in the race, and stay in the race she did.",
+    ),
     "site_disclaimer": (
         "We remind our readers that publication of articles on our site does not mean that we agree with what is written.",
         "The minister said she does not agree with the ruling.",
@@ -108,6 +112,28 @@ def test_rule_keeps_story_line(name):
 )
 def test_rules_know_common_labels_in_other_languages(line):
     assert fr.first_matching_rule(LineView.of(0, line)) is not None
+
+
+@pytest.mark.parametrize(
+    ("rule", "furniture", "story"),
+    [
+        ("newsletter_promo", "Get the Morning Report", "Get the report to the minister by Friday, she told staff."),
+        (
+            "call_to_action",
+            "Fox News Flash top headlines are here. Check out what's clicking on Foxnews.com.",
+            "Fans can check out the new stadium on opening day, the club said.",
+        ),
+        (
+            "credit_in_parentheses",
+            "Emmanuel Macron speaks during a press conference in Paris. (Gonzalo Fuentes/Pool via AP)",
+            "The deal was struck via the Paris office (and approved by the board).",
+        ),
+    ],
+)
+def test_rule_variants(rule, furniture, story):
+    """Further shapes of a rule's furniture, each with a similar story line it keeps."""
+    assert ALL_RULES[rule].matches(LineView.of(0, furniture))
+    assert fr.first_matching_rule(LineView.of(0, story)) is None
 
 
 def test_sign_up_in_a_story_is_kept():

@@ -190,6 +190,24 @@ def test_teaser_card_inside_the_story_is_cut():
     assert reasons["11 ideas perfect for solo dates in L.A."] == "teaser"
 
 
+def test_read_more_box_takes_all_its_headlines():
+    box = [
+        "READ MORE",
+        "Judge rules Prince Harry was not unfairly stripped of UK security detail",
+        "Pope Francis is taken briefly to a Rome hospital for tests after his weekly audience",
+        "A top EU official calls for a new defense industry strategy with locally made arms",
+    ]
+    article = clean_text("\n\n".join([P1, "\n".join(box), P2, P3]))
+    assert article.paragraphs == [P1, P2, P3]
+    assert {c.reason for c in article.cut} == {"related_links"}
+
+
+def test_story_subheading_under_a_read_more_link_is_kept():
+    link = "Read more\nJudge rules Prince Harry was not unfairly stripped of UK security detail"
+    article = clean_text("\n\n".join([P1, link + "\n" + SUBHEAD, P2, P3]))
+    assert article.paragraphs == [P1, SUBHEAD, P2, P3]
+
+
 def test_caption_above_a_credit_line_is_cut():
     caption = "Volunteers hand out water at the 20-kilometre mark in Eastport."
     article = clean_text("\n".join([P1, caption, "Photo: Ana Ruiz/Getty Images", P2]))
