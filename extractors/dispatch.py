@@ -9,9 +9,14 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from pathlib import Path
+
+from extractors.decoding import RejectedInput
 from extractors.html_extraction import extract_html
 from extractors.model import Article
-from extractors.text_cleaning import clean_text
+from extractors.signatures import content_hash
+from extractors.stored_files import read_document, source_uri
+from extractors.text_cleaning import clean_text, line_key
 
 
 MIN_BODY_WORDS = 10
@@ -24,6 +29,36 @@ class ExtractionResult:
 
     article: Article | None
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScannedDocument:
+    """A stored file read and fingerprinted, or the reason it could not be."""
+
+    source_uri: str
+    kind: str = ""
+    text: str = ""
+    content_hash: str = ""
+    line_keys: frozenset[str] = frozenset()
+    """Keys of the dump's lines, for cross-document recurrence (text dumps only)."""
+    error: str | None = None
+
+
+def scan_many(paths: Sequence[str]) -> list[ScannedDocument]:
+    """Read, decode and fingerprint files: the per-document work done before cleaning."""
+    return [scan_document(Path(p)) for p in paths]
+
+
+def scan_document(path: Path) -> ScannedDocument:
+    uri = source_uri(path)
+    try:
+        raw = read_document(path)
+    except RejectedInput as exc:
+        return ScannedDocument(uri, error=str(exc))
+    except Exception as exc:  # an unreadable file must not sink the batch
+        return ScannedDocument(uri, error=f"{type(exc).__name__}: {exc}")
+    keys = frozenset(filter(None, map(line_key, raw.text.split("\n")))) if raw.kind == "text" else frozenset()
+    return ScannedDocument(uri, raw.kind, raw.text, content_hash(raw.text), keys)
 
 
 def extract_article(kind: str, text: str, recurring: Collection[str] = frozenset()) -> Article:

@@ -17,6 +17,7 @@ from itertools import islice, repeat
 from multiprocessing import get_context
 from pathlib import Path
 
+from duckdb import DuckDBPyConnection
 from prefect import flow, get_run_logger, task
 from prefect.futures import PrefectFuture
 from prefect.artifacts import create_markdown_artifact
@@ -24,11 +25,10 @@ from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 from prefect.runtime import flow_run
 
-from extractors.decoding import RejectedInput
-from extractors.dispatch import extract_many
-from extractors.signatures import article_id, content_hash
-from extractors.stored_files import discover, read_document, source_uri
-from extractors.text_cleaning import RECURRING_MIN_DOCS, line_key
+from extractors.dispatch import extract_many, scan_many
+from extractors.signatures import article_id
+from extractors.stored_files import discover
+from extractors.text_cleaning import RECURRING_MIN_DOCS
 from warehouse import store
 
 DEFAULT_BATCH_SIZE = 500
@@ -57,7 +57,9 @@ class PreparedBatch:
 
 
 @task(name="read-batch", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
-def read_batch(paths: Sequence[Path], db: str, in_flight: PreparedBatch | None) -> PreparedBatch:
+def read_batch(
+    paths: Sequence[Path], con: DuckDBPyConnection, in_flight: PreparedBatch | None, pool: Executor | None
+) -> PreparedBatch:
     """Decode and fingerprint a batch; only new or edited content goes on to cleaning.
 
     `in_flight` is the previous batch, still being cleaned and not yet loaded:
@@ -65,47 +67,39 @@ def read_batch(paths: Sequence[Path], db: str, in_flight: PreparedBatch | None) 
     """
     prepared = PreparedBatch()
     candidates: list[PendingDocument] = []
-    for path in paths:
-        uri = source_uri(path)
-        try:
-            raw = read_document(path)
-        except RejectedInput as exc:
-            prepared.load.failures.append(store.Failure(uri, "read", str(exc)))
-            continue
-        except Exception as exc:
-            prepared.load.failures.append(store.Failure(uri, "read", f"{type(exc).__name__}: {exc}"))
+    for scanned in _in_pool(pool, scan_many, [str(p) for p in paths]):
+        if scanned.error is not None:
+            prepared.load.failures.append(store.Failure(scanned.source_uri, "read", scanned.error))
             continue
         candidates.append(
             PendingDocument(
-                article_id(uri), uri, raw.kind, raw.text, content_hash(raw.text), True, frozenset()
+                article_id(scanned.source_uri), scanned.source_uri, scanned.kind, scanned.text,
+                scanned.content_hash, True, scanned.line_keys,
             )
         )
-    with store.writer(db) as con:
-        known = store.known_documents(con, [c.article_id for c in candidates])
-        changed = []
-        for doc in candidates:
-            if doc.article_id in known and known[doc.article_id].content_hash == doc.content_hash:
-                prepared.load.unchanged_ids.append(doc.article_id)
-            else:
-                changed.append(doc)
-        originals = store.originals_by_content(con, [c.content_hash for c in changed])
-        first_in_batch = {d.content_hash: d.article_id for d in in_flight.pending} if in_flight else {}
-        for doc in changed:
-            doc.is_new = doc.article_id not in known
-            original = originals.get(doc.content_hash) or first_in_batch.get(doc.content_hash)
-            if original and original != doc.article_id:
-                prepared.load.duplicates.append(
-                    store.DuplicateDocument(doc.article_id, doc.source_uri, doc.content_hash, original, doc.is_new)
-                )
-                continue
-            first_in_batch[doc.content_hash] = doc.article_id
-            if doc.kind == "text":
-                doc.line_keys = frozenset(line_key(line) for line in doc.text.split("\n") if line.strip())
-            prepared.pending.append(doc)
-        unloaded = [*(in_flight.pending if in_flight else []), *prepared.pending]
-        prepared.recurring = store.recurring_line_keys(
-            con, {d.article_id: d.line_keys for d in unloaded if d.line_keys}, RECURRING_MIN_DOCS
-        )
+    known = store.known_documents(con, [c.article_id for c in candidates])
+    changed = []
+    for doc in candidates:
+        if doc.article_id in known and known[doc.article_id].content_hash == doc.content_hash:
+            prepared.load.unchanged_ids.append(doc.article_id)
+        else:
+            changed.append(doc)
+    originals = store.originals_by_content(con, [c.content_hash for c in changed])
+    first_in_batch = {d.content_hash: d.article_id for d in in_flight.pending} if in_flight else {}
+    for doc in changed:
+        doc.is_new = doc.article_id not in known
+        original = originals.get(doc.content_hash) or first_in_batch.get(doc.content_hash)
+        if original and original != doc.article_id:
+            prepared.load.duplicates.append(
+                store.DuplicateDocument(doc.article_id, doc.source_uri, doc.content_hash, original, doc.is_new)
+            )
+            continue
+        first_in_batch[doc.content_hash] = doc.article_id
+        prepared.pending.append(doc)
+    unloaded = [*(in_flight.pending if in_flight else []), *prepared.pending]
+    prepared.recurring = store.recurring_line_keys(
+        con, {d.article_id: d.line_keys for d in unloaded if d.line_keys}, RECURRING_MIN_DOCS
+    )
     return prepared
 
 
@@ -113,11 +107,7 @@ def read_batch(paths: Sequence[Path], db: str, in_flight: PreparedBatch | None) 
 def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> store.LoadBatch:
     """Extract every pending document, in worker processes when there are enough of them."""
     documents = [(d.kind, d.text) for d in prepared.pending]
-    if pool is None or not documents:
-        results = extract_many(documents, prepared.recurring)
-    else:
-        chunks = pool.map(extract_many, _chunks(documents, 16), repeat(prepared.recurring))
-        results = [result for chunk in chunks for result in chunk]
+    results = _in_pool(pool, extract_many, documents, prepared.recurring)
     load = prepared.load
     for doc, result in zip(prepared.pending, results):
         if result.article is None:
@@ -131,6 +121,14 @@ def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> store.LoadBat
     return load
 
 
+def _in_pool(pool: Executor | None, work, items: list, *shared) -> list:
+    """Run `work` over items in chunks on the worker processes (or here, without a pool), in order."""
+    if pool is None or len(items) < POOL_THRESHOLD:
+        return work(items, *shared)
+    chunks = pool.map(work, _chunks(items, 16), *(repeat(value) for value in shared))
+    return [result for chunk in chunks for result in chunk]
+
+
 def _fail_copies_of(load: store.LoadBatch, failed_ids: set[str]) -> None:
     """A copy of a document that failed in this run has nothing to link to: it fails too."""
     orphans = [d for d in load.duplicates if d.duplicate_of in failed_ids]
@@ -140,10 +138,9 @@ def _fail_copies_of(load: store.LoadBatch, failed_ids: set[str]) -> None:
 
 
 @task(name="load-batch", retries=3, retry_delay_seconds=[1, 5, 15], cache_policy=NO_CACHE)
-def load_batch(load: store.LoadBatch, run_id: str, db: str) -> None:
-    """Land the batch in one transaction; retried because another writer may hold the file."""
-    with store.writer(db) as con:
-        store.load_batch(con, run_id, load)
+def load_batch(load: store.LoadBatch, run_id: str, con: DuckDBPyConnection) -> None:
+    """Land the batch in one transaction (all or nothing, so a retry starts clean)."""
+    store.load_batch(con, run_id, load)
     get_run_logger().info(
         "loaded batch: %d new, %d updated, %d unchanged, %d duplicates, %d failed",
         load.n_new, load.n_updated, len(load.unchanged_ids), len(load.duplicates), len(load.failures),
@@ -161,8 +158,9 @@ def ingest_stored(
     paths = paths or ["data/seeds"]
     db = db or store.default_db()
     started = time.perf_counter()
-    with store.writer(db) as con:
-        run_id = store.begin_run(con, "ingest_stored", _prefect_run_id())
+    # One write connection for the run: each close checkpoints the file, which costs more than the load.
+    con = store.connect(db)
+    run_id = store.begin_run(con, "ingest_stored", _prefect_run_id())
     status = "failed"
     new_titles: list[str] = []
     pool: Executor | None = None
@@ -173,16 +171,16 @@ def ingest_stored(
     def land(prepared: PreparedBatch, load: store.LoadBatch) -> None:
         failed_ids.update({d.article_id for d in prepared.pending} - {c.article_id for c in load.cleaned})
         _fail_copies_of(load, failed_ids)
-        load_batch(quote(load), run_id, db)
+        load_batch(quote(load), run_id, quote(con))
         new_titles.extend(d.article.title for d in load.cleaned if d.article.title)
 
     try:
         # A pipeline: while workers clean batch k, this process reads batch k+1 and loads batch k-1.
         # quote(): Prefect would otherwise walk every document of a batch to track dependencies.
         for batch_paths in _chunks(discover(paths), batch_size):
-            prepared = read_batch(quote(batch_paths), db, quote(in_flight))
-            if pool is None and len(prepared.pending) >= POOL_THRESHOLD and (workers or os.cpu_count() or 1) > 1:
+            if pool is None and len(batch_paths) >= POOL_THRESHOLD and (workers or os.cpu_count() or 1) > 1:
                 pool = ProcessPoolExecutor(workers or os.cpu_count(), mp_context=get_context("spawn"))
+            prepared = read_batch(quote(batch_paths), quote(con), quote(in_flight), quote(pool))
             next_cleaning = clean_batch.submit(quote(prepared), quote(pool))
             if cleaning is not None:
                 land(in_flight, cleaning.result())
@@ -193,11 +191,11 @@ def ingest_stored(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-        with store.writer(db) as con:
-            summary = store.finish_run(con, run_id, status)
-            failures = con.execute(
-                "SELECT source_uri, stage, error FROM failures WHERE run_id = ? ORDER BY source_uri", [run_id]
-            ).fetchall()
+        summary = store.finish_run(con, run_id, status)
+        failures = con.execute(
+            "SELECT source_uri, stage, error FROM failures WHERE run_id = ? ORDER BY source_uri", [run_id]
+        ).fetchall()
+        con.close()
     summary["seconds"] = round(time.perf_counter() - started, 2)
     summary["db"] = str(Path(db).absolute())
     create_markdown_artifact(
