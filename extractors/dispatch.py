@@ -1,7 +1,8 @@
 """One entry point from a raw document to an article, whatever its kind.
 
 Kept free of orchestration so worker processes can import and run it on
-plain data, and tests can call it on strings.
+plain data, and tests can call it on strings. Its records are plain (not
+slotted) dataclasses because they cross process boundaries by pickle.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ MIN_BODY_WORDS = 10
 """Fewer words than this after extraction is a menu or an error page, not an article."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ExtractionResult:
     """The article, or why there is none: one bad page never stops its batch."""
 
@@ -31,7 +32,7 @@ class ExtractionResult:
     error: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ScannedDocument:
     """A stored file read and fingerprinted, or the reason it could not be."""
 

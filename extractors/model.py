@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class CutSegment:
+class CutSegment(NamedTuple):
     """A piece of page furniture removed from an article, kept for audit.
 
     `position` is the 0-based index of the line in the source text (lines
@@ -26,7 +26,7 @@ class CutSegment:
     reason: str
 
 
-@dataclass(slots=True)
+@dataclass
 class Article:
     """One cleaned article, ready to load."""
 
