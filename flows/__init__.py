@@ -14,3 +14,5 @@ _HOME_BASE = _PROJECT_ROOT if (_PROJECT_ROOT / "prefect.yaml").exists() else Pat
 os.environ.setdefault("PREFECT_HOME", str(_HOME_BASE / ".prefect"))
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
+# The temporary API of an ephemeral run migrates a fresh database first: slow on a busy 2-core box.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "90")

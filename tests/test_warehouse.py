@@ -112,3 +112,22 @@ def test_queries_are_read_only(db_path):
 def test_read_only_on_a_missing_file_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no warehouse"):
         run_query(tmp_path / "none.duckdb", "SELECT 1")
+
+
+def test_line_key_counts_follow_edits_and_duplicates(db_path):
+    con = store.connect(db_path)
+    run = store.begin_run(con, "test", None)
+
+    def doc(aid, keys, is_new):
+        return store.CleanedDocument(aid, f"file:///{aid}", f"h-{aid}-{sorted(keys)}", _article(), is_new, frozenset(keys))
+
+    store.load_batch(con, run, store.LoadBatch(cleaned=[doc("d0", {"menu", "a"}, True), doc("d1", {"menu"}, True)]))
+    store.load_batch(con, run, store.LoadBatch(cleaned=[doc("d0", {"menu", "b"}, False)]))
+    counts = dict(con.execute("SELECT line_key, n_docs FROM line_key_docs").fetchall())
+    assert (counts["menu"], counts["a"], counts["b"]) == (2, 0, 1)
+    # d1 becomes a copy of d0: its own line keys no longer count.
+    store.load_batch(con, run, store.LoadBatch(
+        duplicates=[store.DuplicateDocument("d1", "file:///d1", "h-d0-['b', 'menu']", "d0", False)]))
+    counts = dict(con.execute("SELECT line_key, n_docs FROM line_key_docs").fetchall())
+    assert counts["menu"] == 1
+    assert con.execute("SELECT count(*) FROM document_lines").fetchone()[0] == 1

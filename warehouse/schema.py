@@ -43,8 +43,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             reason     VARCHAR NOT NULL
         );
         CREATE TABLE document_lines (
-            article_id VARCHAR NOT NULL,
-            line_key   VARCHAR NOT NULL
+            article_id VARCHAR PRIMARY KEY,
+            line_keys  VARCHAR[] NOT NULL
+        );
+        CREATE TABLE line_key_docs (
+            line_key VARCHAR PRIMARY KEY,
+            n_docs   INTEGER NOT NULL
         );
         CREATE TABLE ingest_runs (
             run_id              VARCHAR PRIMARY KEY,

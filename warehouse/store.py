@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -163,29 +164,24 @@ def recurring_line_keys(
 ) -> frozenset[str]:
     """Line keys of this batch that occur in at least `min_docs` distinct stored documents.
 
-    Counts the batch's own documents plus every stored one, each document
-    once, with the batch's new versions replacing their stored ones.
+    Counts every stored document once (`line_key_docs` keeps the counts, so
+    this costs the batch's keys, not the corpus), with the batch's new
+    versions replacing their stored ones.
     """
-    batch = pd.DataFrame(
-        [(aid, key) for aid, keys in batch_lines.items() for key in keys],
-        columns=["article_id", "line_key"],
-    )
-    if batch.empty:
+    batch_counts = Counter(key for keys in batch_lines.values() for key in keys)
+    if not batch_counts:
         return frozenset()
-    with _frames(con, batch=batch):
-        rows = con.execute(
-            """
-            WITH all_lines AS (
-                SELECT article_id, line_key FROM document_lines
-                WHERE line_key IN (SELECT line_key FROM batch)
-                  AND article_id NOT IN (SELECT article_id FROM batch)
-                UNION ALL SELECT article_id, line_key FROM batch
-            )
-            SELECT line_key FROM all_lines GROUP BY line_key HAVING count(DISTINCT article_id) >= ?
-            """,
-            [min_docs],
-        ).fetchall()
-    return frozenset(key for (key,) in rows)
+    with _frames(con, keys=pd.DataFrame({"line_key": list(batch_counts)}),
+                 ids=pd.DataFrame({"article_id": list(batch_lines)})):
+        stored = dict(con.execute("SELECT line_key, n_docs FROM line_key_docs JOIN keys USING (line_key)").fetchall())
+        replaced = Counter(
+            key for (key,) in con.execute(
+                "SELECT unnest(line_keys) FROM document_lines JOIN ids USING (article_id)"
+            ).fetchall()
+        )
+    return frozenset(
+        key for key, n in batch_counts.items() if stored.get(key, 0) - replaced[key] + n >= min_docs
+    )
 
 
 def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) -> None:
@@ -247,14 +243,24 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
         "reason": [s.reason for doc in cleaned for s in doc.article.cut],
     })
     lines = pd.DataFrame({
-        "article_id": [doc.article_id for doc in cleaned for _ in doc.line_keys],
-        "line_key": [key for doc in cleaned for key in doc.line_keys],
+        "article_id": [doc.article_id for doc in cleaned if doc.line_keys],
+        "line_keys": [sorted(doc.line_keys) for doc in cleaned if doc.line_keys],
     })
-    with _frames(con, rows=rows, segments=segments, lines=lines):
+    rewritten = pd.DataFrame({"article_id": [doc.article_id for doc in cleaned if not doc.is_new]})
+    with _frames(con, rows=rows, segments=segments, lines=lines, rewritten=rewritten):
         _upsert_articles(con, run_id, "rows")
-        _replace_children(con, "rows")
+        if not rewritten.empty:
+            _forget_children(con, "rewritten")
         con.execute("INSERT INTO boilerplate_segments SELECT * FROM segments")
-        con.execute("INSERT INTO document_lines SELECT * FROM lines")
+        if not lines.empty:
+            con.execute("INSERT INTO document_lines SELECT * FROM lines")
+            con.execute(
+                """
+                INSERT INTO line_key_docs
+                SELECT line_key, count(*) FROM (SELECT unnest(line_keys) AS line_key FROM lines) GROUP BY ALL
+                ON CONFLICT (line_key) DO UPDATE SET n_docs = n_docs + excluded.n_docs
+                """
+            )
 
 
 def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: list[DuplicateDocument]) -> None:
@@ -272,13 +278,22 @@ def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: 
             f"CREATE OR REPLACE TEMP TABLE duplicate_rows AS SELECT {copied}"
             " FROM links l JOIN articles o ON o.article_id = l.duplicate_of"
         )
-    _replace_children(con, "duplicate_rows")
+    _forget_children(con, "duplicate_rows")
     _upsert_articles(con, run_id, "duplicate_rows")
     con.execute("DROP TABLE duplicate_rows")
 
 
-def _replace_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
-    """Drop the audit segments and line keys of the articles about to be rewritten."""
+def _forget_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
+    """Drop the audit segments and line keys of articles about to be rewritten, and uncount their keys."""
+    con.execute(
+        f"""
+        UPDATE line_key_docs SET n_docs = n_docs - old.n
+        FROM (SELECT line_key, count(*) AS n FROM (
+                SELECT unnest(line_keys) AS line_key FROM document_lines
+                WHERE article_id IN (SELECT article_id FROM {relation})) GROUP BY ALL) AS old
+        WHERE line_key_docs.line_key = old.line_key
+        """
+    )
     for table in ("boilerplate_segments", "document_lines"):
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM {relation})")
 
