@@ -1,0 +1,153 @@
+"""Entity mentions and canonical entities: on the seeds' cleaned text and on short texts of our own."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from extractors.entities import Mention, article_mentions, extract_mentions, ner_available
+from extractors.entity_names import canonical_key, similar_names
+from extractors.entity_resolution import KnownEntity, canonical_entities, entity_id, resolve, vote_label
+from extractors.text_cleaning import clean_text
+
+SEEDS = Path(__file__).resolve().parent.parent / "data" / "seeds"
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    """Per seed (in file order): {entity name: (label, entity_id, surface texts)}; the model loads once."""
+    articles = [clean_text(p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))]
+    resolved = canonical_entities(extract_mentions([(a.title, a.body) for a in articles]))
+    out = []
+    for mentions in resolved:
+        entities: dict[str, tuple[str, str, set[str]]] = {}
+        for m in mentions:
+            entities.setdefault(m.name, (m.label, m.entity_id, set()))[2].add(m.text)
+        out.append(entities)
+    return out
+
+
+@pytest.mark.parametrize(
+    ("seed", "person"),
+    [
+        (0, "Dmitry Peskov"),
+        (0, "Yulia Svyrydenko"),
+        (1, "Sam Greene"),
+        (1, "Scott Bessent"),
+        (2, "Tammy Bruce"),
+        (4, "Kirill Dmitriev"),
+    ],
+)
+def test_seed_people_are_person_entities_of_their_article(seeds, seed, person):
+    assert seeds[seed][person][0] == "PERSON"
+
+
+def test_seed_spellings_of_zelenskyy_and_kyiv_are_one_entity_each(seeds):
+    assert "Zelensky" in seeds[3]["Volodymyr Zelenskyy"][2]
+    assert "Zelenskyy" in seeds[1]["Volodymyr Zelenskyy"][2]
+    assert seeds[3]["Volodymyr Zelenskyy"][1] == seeds[1]["Volodymyr Zelenskyy"][1]
+    assert seeds[3]["Kyiv"][2] == {"Kiev"} and "Kyiv" in seeds[1]["Kyiv"][2]
+    assert seeds[3]["Kyiv"][:2] == seeds[1]["Kyiv"][:2] == ("GPE", entity_id("kiv"))
+
+
+def test_seed_surnames_resolve_and_headings_give_no_entities(seeds):
+    assert seeds[1]["Sam Greene"][2] == {"Sam Greene", "Greene"}
+    assert seeds[2]["Tammy Bruce"][2] == {"Tammy Bruce", "Bruce"}
+    names = {name for article in seeds for name in article}
+    assert not names & {"Glance", "Wants Ukraine", "Putin Offers Ceasefire", "Sight", "Quick Looks"}
+    assert seeds[0]["Donald Trump"][0] == "PERSON"  # tagged ORG in places
+
+
+def test_own_text_surname_and_shared_surnames_kept_apart():
+    body = (
+        "Sam Greene of King's College London said the talks had stalled. Marjorie Taylor Greene, a "
+        "congresswoman, disagreed with him. Later, Greene told reporters that Moscow was stalling."
+    )
+    [resolved] = canonical_entities(extract_mentions([(None, body)]))
+    names = {m.text: m.name for m in resolved if m.label == "PERSON"}
+    assert names["Greene"] == "Marjorie Taylor Greene"  # the nearest full name before it
+    ids = {m.name: m.entity_id for m in resolved}
+    assert ids["Sam Greene"] != ids["Marjorie Taylor Greene"]
+
+
+def _m(text: str, label: str = "PERSON", start: int = 0) -> Mention:
+    return Mention(text, label, start, start + len(text))
+
+
+def test_people_sharing_a_surname_stay_apart_across_articles():
+    a, b, c = canonical_entities([[_m("Donald Trump")], [_m("Melania Trump")], [_m("Trump")]])
+    assert a[0].key != b[0].key
+    assert c[0].name == "Trump"  # neither full name dominates: the bare surname is left alone
+    assert not similar_names("donald trump", "melania trump")
+    assert not similar_names("maria lopez", "mario lopez")
+    assert similar_names("dmitri peskov", "dmitrii peskov")
+
+
+def test_bare_surname_joins_the_dominant_full_name():
+    batch = [[_m("Vladimir Putin")], [_m("Vladimir Putin")], [_m("Vladimir Putin")], [_m("Putin")]]
+    assert {m.name for ms in canonical_entities(batch) for m in ms} == {"Vladimir Putin"}
+
+
+def test_possessives_titles_bullets_and_the_are_trimmed_with_offsets():
+    body = "• Secretary of State Marco Rubio met the State Department’s staff. Trump’s envoy left."
+    spans = [
+        ("• Secretary of State Marco Rubio", "PERSON", 0),
+        ("the State Department’s", "ORG", 37),
+        ("Trump’s", "PERSON", 67),
+    ]
+    mentions = article_mentions("", body, [], spans)
+    assert [m.text for m in mentions] == ["Marco Rubio", "State Department", "Trump"]
+    assert all(body[m.start_char:m.end_char] == m.text for m in mentions)
+    assert canonical_key("Trump’s") == canonical_key("Trump")
+
+
+def test_heading_and_common_word_mentions_are_dropped():
+    body = "At a Glance\n\nRussia said talks would resume. Analysts were doubtful; analysts often are."
+    spans = [("Glance", "GPE", 5), ("Russia", "GPE", 13), ("Analysts", "ORG", 46)]
+    assert [m.text for m in article_mentions("Russia Wants Talks", body, [("Russia", "GPE", 0)], spans)] == [
+        "Russia",
+        "Russia",
+    ]
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [["Zelensky", "Zelenskyy", "Zelenskiy", "Volodymyr Zelensky"], ["Kiev", "Kyiv"], ["U.S.", "US", "the United States", "USA"]],
+)
+def test_spelling_variants_are_one_entity(spellings):
+    resolved = canonical_entities([[_m(s, "GPE")] for s in spellings])
+    assert len({ms[0].key for ms in resolved}) == 1
+
+
+def test_label_is_the_majority_vote_and_the_alias_file_wins():
+    [ms] = canonical_entities([[_m("Trump", "ORG"), _m("Trump", "PERSON", 10), _m("Trump", "PERSON", 20)]])
+    assert {m.label for m in ms} == {"PERSON"} and ms[0].raw_label == "ORG"
+    [ms] = canonical_entities([[_m("Kiev", "PERSON"), _m("Kyiv", "ORG", 10)]])
+    assert {m.label for m in ms} == {"GPE"}
+    assert vote_label({"ORG": 2, "PERSON": 2}) == "PERSON"
+
+
+def test_resolution_does_not_depend_on_article_order():
+    batch = [[_m("Dmitri Peskov")], [_m("Dmitrii Peskov"), _m("Peskov", start=20)], [_m("Donald Trump")], [_m("Trump")]]
+    forward = canonical_entities(batch)
+    backward = canonical_entities(batch[::-1])[::-1]
+    assert forward == backward
+    assert len({m.key for ms in forward[:2] for m in ms}) == 1
+
+
+def test_known_entities_keep_their_id_when_new_spellings_arrive():
+    known = KnownEntity("volodimir zelenski", "Volodymyr Zelenskyy", "PERSON", 40, 12)
+    assert resolve("Zelenskiy", "PERSON", {known.key: known}) == known
+    donald = KnownEntity("donald trump", "Donald Trump", "PERSON", 90, 30)
+    assert resolve("Trump", "PERSON", {donald.key: donald}) == donald
+    assert resolve("Melania Trump", "PERSON", {donald.key: donald}) is None
+    [[m]] = canonical_entities([[_m("Dmitrii Peskov")]], [KnownEntity("dmitri peskov", "Dmitry Peskov", "PERSON", 3, 2)])
+    assert (m.name, m.key) == ("Dmitry Peskov", "dmitri peskov")
+
+
+def test_ner_applies_only_where_a_pipeline_is_installed():
+    assert ner_available("en")
+    assert not ner_available("fr")
+    assert not ner_available(None)

@@ -1,0 +1,97 @@
+"""Quotations and their speakers: on the seeds' cleaned text and on short texts of our own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractors.entities import extract_mentions
+from extractors.entity_resolution import canonical_entities
+from extractors.quotes import extract_quotes
+from extractors.text_cleaning import clean_text
+
+SEEDS = Path(__file__).resolve().parent.parent / "data" / "seeds"
+
+
+def quotes_of(*bodies: str):
+    """Quotes of each body, after NER and resolution over all of them as one batch."""
+    resolved = canonical_entities(extract_mentions([(None, b) for b in bodies]))
+    return [extract_quotes(b, ms) for b, ms in zip(bodies, resolved)]
+
+
+@pytest.fixture(scope="module")
+def seed_quotes():
+    articles = [clean_text(p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))]
+    return quotes_of(*(a.body for a in articles))
+
+
+def test_peskov_quote_is_attributed_to_dmitry_peskov(seed_quotes):
+    said = {(q.speaker, q.quote) for q in seed_quotes[0]}
+    assert ("Dmitry Peskov", "a peace agreement must be concluded with Ukraine, not with America") in said
+
+
+def test_seed_quote_after_the_speakers_surname_takes_the_full_name(seed_quotes):
+    by_quote = {q.quote: q for q in seed_quotes[1]}
+    greene = by_quote["A strong army is central to Ukraine’s survival"]
+    assert (greene.speaker, greene.speaker_mention_text) == ("Sergey Radchenko", "Radchenko")
+
+
+def test_offsets_point_at_the_quoted_text(seed_quotes):
+    bodies = [clean_text(p.read_text(encoding="utf-8")).body for p in sorted(SEEDS.glob("*.txt"))]
+    for body, quotes in zip(bodies, seed_quotes):
+        for q in quotes:
+            assert " ".join(body[q.start_char:q.end_char].split()) == q.quote
+
+
+@pytest.mark.parametrize(
+    ("body", "speaker"),
+    [
+        ("Kremlin spokesman Dmitry Peskov said: “We will not sign anything today.”", "Dmitry Peskov"),
+        ("“We will not sign anything today,” said Kremlin spokesman Dmitry Peskov.", "Dmitry Peskov"),
+        ("“We will not sign anything today,” Dmitry Peskov told reporters in Moscow.", "Dmitry Peskov"),
+        ("Dmitry Peskov, the Kremlin spokesman, said \"we will not sign anything today\".", "Dmitry Peskov"),
+        ("The talks are over, and “nobody will sign anything today,” according to Reuters.", "Reuters"),
+        ("Kremlin spokesman Dmitry Peskov: “We will not sign anything today.”", "Dmitry Peskov"),
+        ("“We will not sign anything today.” Dmitry Peskov said.", "Dmitry Peskov"),
+    ],
+)
+def test_speech_patterns_name_the_speaker(body, speaker):
+    [[quote]] = quotes_of(body)
+    assert quote.speaker == speaker
+    assert quote.quote.lower().rstrip(".") in {"we will not sign anything today", "nobody will sign anything today"}
+
+
+def test_pronoun_takes_the_nearest_person_before_and_surname_the_full_name():
+    body = (
+        "Tammy Bruce spoke in Washington on Thursday.\n\n"
+        "“The United States will no longer fly around the world at the drop of a hat,” she said.\n\n"
+        "“It is up to them now,” Bruce added."
+    )
+    [quotes] = quotes_of(body)
+    assert [(q.speaker, q.speaker_mention_text) for q in quotes] == [("Tammy Bruce", "Tammy Bruce"), ("Tammy Bruce", "Bruce")]
+
+
+def test_quote_without_a_stated_speaker_is_kept_with_none():
+    [[quote]] = quotes_of("The mood in the capital was grim. “Nobody expects a deal this year” was the common refrain.")
+    assert quote.speaker is None and quote.speaker_mention_text is None
+    assert quote.quote == "Nobody expects a deal this year"
+
+
+def test_quote_spanning_a_line_break_is_one_quote_with_offsets_into_the_body():
+    body = "Sam Greene said that “the deal is a win\nfor Moscow, not for Kyiv” on Friday."
+    [[quote]] = quotes_of(body)
+    assert quote.quote == "the deal is a win for Moscow, not for Kyiv"
+    assert body[quote.start_char:quote.end_char] == "the deal is a win\nfor Moscow, not for Kyiv"
+    assert quote.speaker == "Sam Greene"
+
+
+def test_quotes_do_not_cross_paragraphs_and_apostrophes_are_not_quote_marks():
+    body = "Trump’s envoys’ plan was “dead on arrival.\n\nOthers disagreed.” Kyiv’s mood lifted."
+    assert quotes_of(body) == [[]]
+
+
+def test_single_curly_quotes_and_scare_quotes():
+    body = "Dmitry Medvedev called it a ‘sell-off of the national wealth’ on Telegram. Critics called the deal a “win-win”."
+    [quotes] = quotes_of(body)
+    assert [(q.quote, q.speaker) for q in quotes] == [("sell-off of the national wealth", None)]
