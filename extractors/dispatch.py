@@ -43,14 +43,17 @@ class ScannedDocument:
     line_keys: frozenset[str] = frozenset()
     """Keys of the dump's lines, for cross-document recurrence (text dumps only)."""
     error: str | None = None
+    unchanged: bool = False
+    """The content is what the warehouse already holds: text and keys are left out."""
 
 
-def scan_many(paths: Sequence[str]) -> list[ScannedDocument]:
-    """Read, decode and fingerprint files: the per-document work done before cleaning."""
-    return [scan_document(Path(p)) for p in paths]
+def scan_many(files: Sequence[tuple[str, str | None]]) -> list[ScannedDocument]:
+    """Read, decode and fingerprint (path, stored content hash or None) pairs before cleaning."""
+    return [scan_document(Path(path), stored_hash) for path, stored_hash in files]
 
 
-def scan_document(path: Path) -> ScannedDocument:
+def scan_document(path: Path, stored_hash: str | None = None) -> ScannedDocument:
+    """One file's scan; content equal to `stored_hash` comes back as unchanged, without its text."""
     uri = source_uri(path)
     try:
         raw = read_document(path)
@@ -58,8 +61,11 @@ def scan_document(path: Path) -> ScannedDocument:
         return ScannedDocument(uri, error=str(exc))
     except Exception as exc:  # an unreadable file must not sink the batch
         return ScannedDocument(uri, error=f"{type(exc).__name__}: {exc}")
+    digest = content_hash(raw.text)
+    if digest == stored_hash:
+        return ScannedDocument(uri, raw.kind, content_hash=digest, unchanged=True)
     keys = frozenset(filter(None, map(line_key, raw.text.split("\n")))) if raw.kind == "text" else frozenset()
-    return ScannedDocument(uri, raw.kind, raw.text, content_hash(raw.text), keys)
+    return ScannedDocument(uri, raw.kind, raw.text, digest, keys)
 
 
 def extract_article(kind: str, text: str, recurring: Collection[str] = frozenset()) -> Article:

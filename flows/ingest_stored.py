@@ -27,7 +27,7 @@ from prefect.runtime import flow_run
 
 from extractors.dispatch import extract_many, scan_many
 from extractors.signatures import article_id
-from extractors.stored_files import discover
+from extractors.stored_files import discover, source_uri
 from extractors.text_cleaning import RECURRING_MIN_DOCS
 from warehouse import store
 
@@ -66,28 +66,24 @@ def read_batch(
     its documents count as known for duplicates and line recurrence.
     """
     prepared = PreparedBatch()
-    candidates: list[PendingDocument] = []
-    for scanned in _in_pool(pool, scan_many, [str(p) for p in paths]):
+    ids = [article_id(source_uri(p)) for p in paths]
+    known = store.known_documents(con, ids)
+    stored = [known[aid].content_hash if aid in known else None for aid in ids]
+    changed: list[PendingDocument] = []
+    for scanned in _in_pool(pool, scan_many, list(zip(map(str, paths), stored))):
+        aid = article_id(scanned.source_uri)
         if scanned.error is not None:
             prepared.load.failures.append(store.Failure(scanned.source_uri, "read", scanned.error))
-            continue
-        candidates.append(
-            PendingDocument(
-                article_id(scanned.source_uri), scanned.source_uri, scanned.kind, scanned.text,
-                scanned.content_hash, True, scanned.line_keys,
-            )
-        )
-    known = store.known_documents(con, [c.article_id for c in candidates])
-    changed = []
-    for doc in candidates:
-        if doc.article_id in known and known[doc.article_id].content_hash == doc.content_hash:
-            prepared.load.unchanged_ids.append(doc.article_id)
+        elif scanned.unchanged:
+            prepared.load.unchanged_ids.append(aid)
         else:
-            changed.append(doc)
+            changed.append(PendingDocument(
+                aid, scanned.source_uri, scanned.kind, scanned.text, scanned.content_hash,
+                aid not in known, scanned.line_keys,
+            ))
     originals = store.originals_by_content(con, [c.content_hash for c in changed])
     first_in_batch = {d.content_hash: d.article_id for d in in_flight.pending} if in_flight else {}
     for doc in changed:
-        doc.is_new = doc.article_id not in known
         original = originals.get(doc.content_hash) or first_in_batch.get(doc.content_hash)
         if original and original != doc.article_id:
             prepared.load.duplicates.append(
