@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/newsflow ingest data/seeds --db $(DB); status=$$?; [ $$status -le 1 ] || exit $$status
+	@$(BIN)/newsflow ingest data/seeds --db $(DB); status=$$?; [ $$status -le 1 ] || exit $$status
 	@$(BIN)/newsflow sql --db $(DB) "SELECT left(title, 60) AS title, published_at::DATE AS published, authors, language, word_count FROM articles ORDER BY source_uri LIMIT 5"
 
 test: $(STAMP)
