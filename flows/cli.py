@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--db", help=_DB_HELP)
     ingest.add_argument("--batch-size", type=int, default=None, help="documents per batch/transaction (default 500)")
     ingest.add_argument("--workers", type=int, default=None, help="cleaning processes (default: one per core)")
+    ingest.add_argument("--no-entities", action="store_true",
+                        help="skip NER, entity resolution and quotes (faster first bulk loads)")
     ingest.add_argument("--json", action="store_true", help="print the run summary as JSON")
     ingest.set_defaults(handler=_ingest)
 
@@ -74,7 +76,8 @@ def _ingest(args: argparse.Namespace) -> int:
     db = args.db or default_db()
     try:
         summary = ingest_stored(
-            paths=list(args.paths), db=db, batch_size=args.batch_size or DEFAULT_BATCH_SIZE, workers=args.workers
+            paths=list(args.paths), db=db, batch_size=args.batch_size or DEFAULT_BATCH_SIZE, workers=args.workers,
+            entities=not args.no_entities,
         )
     except Exception as exc:
         logging.getLogger("newsflow").debug("run failed", exc_info=True)

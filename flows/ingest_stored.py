@@ -12,7 +12,7 @@ import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice, repeat
 from multiprocessing import get_context
 from pathlib import Path
@@ -26,6 +26,9 @@ from prefect.utilities.annotations import quote
 from prefect.runtime import flow_run
 
 from extractors.dispatch import extract_many, scan_many
+from extractors.entities import extract_mentions, ner_available
+from extractors.entity_resolution import canonical_entities
+from extractors.quotes import extract_quotes
 from extractors.signatures import article_id
 from extractors.stored_files import discover, source_uri
 from extractors.text_cleaning import RECURRING_MIN_DOCS
@@ -133,6 +136,21 @@ def _fail_copies_of(load: store.LoadBatch, failed_ids: set[str]) -> None:
     load.duplicates = [d for d in load.duplicates if d.duplicate_of not in failed_ids]
 
 
+@task(name="find-entities", cache_policy=NO_CACHE)
+def find_entities(load: store.LoadBatch, con: DuckDBPyConnection, pool: Executor | None) -> None:
+    """NER, canonical entities and quotes for the batch's freshly cleaned articles (never for unchanged ones)."""
+    eligible = [i for i, d in enumerate(load.cleaned) if ner_available(d.article.language)]
+    mentions = _in_pool(pool, extract_mentions, [(load.cleaned[i].article.title, load.cleaned[i].article.body)
+                                                  for i in eligible])
+    resolved = canonical_entities(mentions, store.known_entities(con))
+    for i, doc in enumerate(load.cleaned):
+        load.cleaned[i] = replace(doc, entity_status=f"skipped: no NER pipeline for language {doc.article.language}")
+    for i, article_mentions in zip(eligible, resolved):
+        doc = load.cleaned[i]
+        quotes = extract_quotes(doc.article.body, article_mentions)
+        load.cleaned[i] = replace(doc, entity_status="done", mentions=tuple(article_mentions), quotes=tuple(quotes))
+
+
 @task(name="load-batch", retries=3, retry_delay_seconds=[1, 5, 15], cache_policy=NO_CACHE)
 def load_batch(load: store.LoadBatch, run_id: str, con: DuckDBPyConnection) -> None:
     """Land the batch in one transaction (all or nothing, so a retry starts clean)."""
@@ -149,8 +167,12 @@ def ingest_stored(
     db: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     workers: int | None = None,
+    entities: bool = True,
 ) -> dict:
-    """Ingest stored article files (.txt dumps, .html/.htm/.html.gz pages) into the warehouse."""
+    """Ingest stored article files (.txt dumps, .html/.htm/.html.gz pages) into the warehouse.
+
+    `entities=False` skips NER, entity resolution and quotes (a first bulk load can add them later).
+    """
     paths = paths or ["data/seeds"]
     db = db or store.default_db()
     started = time.perf_counter()
@@ -167,6 +189,8 @@ def ingest_stored(
     def land(prepared: PreparedBatch, load: store.LoadBatch) -> None:
         failed_ids.update({d.article_id for d in prepared.pending} - {c.article_id for c in load.cleaned})
         _fail_copies_of(load, failed_ids)
+        if entities and load.cleaned:
+            find_entities(quote(load), quote(con), quote(pool))
         load_batch(quote(load), run_id, quote(con))
         new_titles.extend(d.article.title for d in load.cleaned if d.article.title)
 

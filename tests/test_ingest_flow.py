@@ -138,3 +138,46 @@ def test_each_run_publishes_a_markdown_summary_artifact(seeds_copy, db_path):
     assert "Kremlin ERUPTS Over Trump’s Backdoor Diplomacy!" in artifact["data"]
     assert "empty.txt | read | empty file" in artifact["data"]
     assert str(db_path) in artifact["data"]
+
+
+def _seed_uri(seeds_copy: Path, prefix: str) -> str:
+    return next(seeds_copy.glob(f"{prefix}_*.txt")).absolute().as_uri()
+
+
+def test_entities_and_quotes_of_the_seeds(seeds_copy, db_path):
+    ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    people = {
+        "Dmitry Peskov": "000", "Yulia Svyrydenko": "000", "Sam Greene": "001", "Scott Bessent": "001",
+        "Tammy Bruce": "002", "Kirill Dmitriev": "004",
+    }
+    for name, seed in people.items():
+        rows = _rows(db_path, "SELECT e.label FROM entity_mentions m JOIN entities e USING (entity_id)"
+                              " JOIN articles a USING (article_id) WHERE e.name = ? AND a.source_uri = ?",
+                     [name, _seed_uri(seeds_copy, seed)])
+        assert rows and {label for (label,) in rows} == {"PERSON"}, name
+    (zelenskyy,) = _rows(db_path, "SELECT DISTINCT entity_id FROM entity_mentions WHERE text IN ('Zelensky', 'Zelenskyy')")
+    assert _rows(db_path, "SELECT n_articles FROM entities WHERE entity_id = ?", zelenskyy)[0][0] == 5
+    assert len(_rows(db_path, "SELECT DISTINCT entity_id FROM entity_mentions WHERE text IN ('Kiev', 'Kyiv')")) == 1
+    # "Emmanuel Macron" stands in seed 002 only inside a "Read also:" teaser: furniture is never read for entities.
+    assert not _rows(db_path, "SELECT * FROM entity_mentions JOIN articles USING (article_id)"
+                              " WHERE text LIKE '%Macron%' AND source_uri = ?", [_seed_uri(seeds_copy, "002")])
+    quotes = _rows(db_path, "SELECT speaker, quote FROM quotes")
+    assert ("Dmitry Peskov", "a peace agreement must be concluded with Ukraine, not with America") in quotes
+
+
+def test_entity_counts_follow_reingestion_and_unchanged_articles_cost_no_ner(seeds_copy, db_path):
+    ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    before = _rows(db_path, "SELECT name, n_mentions, n_articles FROM entities ORDER BY name")
+    runs_before = _rows(db_path, "SELECT count(*) FROM entity_runs")[0][0]
+    ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    assert _rows(db_path, "SELECT name, n_mentions, n_articles FROM entities ORDER BY name") == before
+    assert _rows(db_path, "SELECT count(*) FROM entity_runs")[0][0] == runs_before == 5
+
+    target = next(seeds_copy.glob("002_*.txt"))
+    target.write_text(target.read_text(encoding="utf-8").replace("Tammy Bruce", "The spokeswoman")
+                      .replace("Bruce", "She"), encoding="utf-8")
+    ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
+    assert not _rows(db_path, "SELECT * FROM entities WHERE name = 'Tammy Bruce' AND n_mentions > 0")
+    recount = _rows(db_path, "SELECT e.name FROM entities e LEFT JOIN (SELECT entity_id, count(*) n FROM"
+                             " entity_mentions GROUP BY ALL) m USING (entity_id) WHERE e.n_mentions <> coalesce(m.n, 0)")
+    assert recount == []

@@ -81,6 +81,61 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             GROUP BY ALL;
         """,
     ),
+    (
+        2,
+        "entities, their mentions, quotes; views over them",
+        """
+        CREATE TABLE entities (
+            entity_id  VARCHAR PRIMARY KEY,
+            key        VARCHAR NOT NULL,
+            name       VARCHAR NOT NULL,
+            label      VARCHAR NOT NULL,
+            aliases    VARCHAR[] NOT NULL,
+            n_mentions INTEGER NOT NULL,
+            n_articles INTEGER NOT NULL
+        );
+        CREATE TABLE entity_mentions (
+            article_id VARCHAR NOT NULL,
+            entity_id  VARCHAR NOT NULL,
+            text       VARCHAR NOT NULL,
+            label      VARCHAR NOT NULL,
+            raw_label  VARCHAR NOT NULL,
+            start_char INTEGER NOT NULL,
+            end_char   INTEGER NOT NULL,
+            in_title   BOOLEAN NOT NULL
+        );
+        CREATE TABLE quotes (
+            article_id        VARCHAR NOT NULL,
+            quote             VARCHAR NOT NULL,
+            speaker           VARCHAR,
+            speaker_entity_id VARCHAR,
+            start_char        INTEGER NOT NULL,
+            end_char          INTEGER NOT NULL
+        );
+        CREATE TABLE entity_runs (
+            article_id VARCHAR PRIMARY KEY,
+            status     VARCHAR NOT NULL
+        );
+        CREATE VIEW article_entities AS
+            SELECT m.article_id, a.title, e.name, e.label, count(*) AS mentions
+            FROM entity_mentions m JOIN entities e USING (entity_id) JOIN articles a USING (article_id)
+            GROUP BY ALL;
+        CREATE VIEW entity_cooccurrence AS
+            SELECT e1.name AS entity_a, e2.name AS entity_b, count(DISTINCT x.article_id) AS n_articles
+            FROM (SELECT DISTINCT article_id, entity_id FROM entity_mentions) x
+            JOIN (SELECT DISTINCT article_id, entity_id FROM entity_mentions) y
+              ON x.article_id = y.article_id AND x.entity_id < y.entity_id
+            JOIN entities e1 ON e1.entity_id = x.entity_id
+            JOIN entities e2 ON e2.entity_id = y.entity_id
+            GROUP BY ALL;
+        CREATE VIEW entity_timeline AS
+            SELECT e.name, e.label, a.published_at::DATE AS day,
+                   count(DISTINCT m.article_id) AS articles, count(*) AS mentions
+            FROM entity_mentions m JOIN entities e USING (entity_id) JOIN articles a USING (article_id)
+            WHERE a.published_at IS NOT NULL
+            GROUP BY ALL;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -20,7 +20,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from extractors.entity_resolution import KnownEntity, ResolvedMention, entity_id
 from extractors.model import Article
+from extractors.quotes import Quote
 from warehouse.schema import migrate
 
 DEFAULT_DB = "data/news.duckdb"
@@ -41,6 +43,10 @@ class CleanedDocument:
     article: Article
     is_new: bool
     line_keys: frozenset[str] = frozenset()
+    entity_status: str | None = None
+    """What the entity stage did ("done", "skipped: language xx"); None when it did not run."""
+    mentions: tuple[ResolvedMention, ...] = ()
+    quotes: tuple[Quote, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +165,16 @@ def originals_by_content(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) 
     return dict(rows)
 
 
+def known_entities(con: duckdb.DuckDBPyConnection) -> list[KnownEntity]:
+    """Every stored entity, for new mentions to join: ids never change once given."""
+    return [
+        KnownEntity(key, name, label, n_mentions, n_articles)
+        for key, name, label, n_mentions, n_articles in con.execute(
+            "SELECT key, name, label, n_mentions, n_articles FROM entities"
+        ).fetchall()
+    ]
+
+
 def recurring_line_keys(
     con: duckdb.DuckDBPyConnection, batch_lines: Mapping[str, frozenset[str]], min_docs: int
 ) -> frozenset[str]:
@@ -246,12 +262,13 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
         "article_id": [doc.article_id for doc in cleaned if doc.line_keys],
         "line_keys": [sorted(doc.line_keys) for doc in cleaned if doc.line_keys],
     })
-    rewritten = pd.DataFrame({"article_id": [doc.article_id for doc in cleaned if not doc.is_new]})
+    rewritten = pd.DataFrame({"article_id": _strings(doc.article_id for doc in cleaned if not doc.is_new)})
     with _frames(con, rows=rows, segments=segments, lines=lines, rewritten=rewritten):
         _upsert_articles(con, run_id, "rows")
         if not rewritten.empty:
             _forget_children(con, "rewritten")
         con.execute("INSERT INTO boilerplate_segments SELECT * FROM segments")
+        _replace_entities(con, [doc for doc in cleaned if doc.entity_status is not None], rewritten)
         if not lines.empty:
             con.execute("INSERT INTO document_lines SELECT * FROM lines")
             con.execute(
@@ -283,6 +300,67 @@ def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: 
     con.execute("DROP TABLE duplicate_rows")
 
 
+def _replace_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument], rewritten: pd.DataFrame) -> None:
+    """Swap in the batch's mentions and quotes, then recount every entity they touch."""
+    if not docs:
+        return
+    mentions = [(d.article_id, m) for d in docs for m in d.mentions]
+    quotes = [(d.article_id, q) for d in docs for q in d.quotes]
+    entities = sorted({(m.entity_id, m.key, m.name, m.label) for _, m in mentions})
+    frames = {
+        "ran": pd.DataFrame({"article_id": _strings(d.article_id for d in docs),
+                             "status": _strings(d.entity_status for d in docs)}),
+        "new_mentions": pd.DataFrame({
+            "article_id": _strings(aid for aid, _ in mentions),
+            "entity_id": _strings(m.entity_id for _, m in mentions),
+            "text": _strings(m.text for _, m in mentions),
+            "label": _strings(m.label for _, m in mentions),
+            "raw_label": _strings(m.raw_label for _, m in mentions),
+            "start_char": pd.array([m.start_char for _, m in mentions], dtype="int32"),
+            "end_char": pd.array([m.end_char for _, m in mentions], dtype="int32"),
+            "in_title": pd.array([m.in_title for _, m in mentions], dtype="bool"),
+        }),
+        "new_entities": pd.DataFrame({
+            name: _strings(e[i] for e in entities) for i, name in enumerate(["entity_id", "key", "name", "label"])
+        }),
+        "new_quotes": pd.DataFrame({
+            "article_id": _strings(aid for aid, _ in quotes),
+            "quote": _strings(q.quote for _, q in quotes),
+            "speaker": _strings(q.speaker for _, q in quotes),
+            "speaker_entity_id": _strings(entity_id(q.speaker_key) if q.speaker_key else None for _, q in quotes),
+            "start_char": pd.array([q.start_char for _, q in quotes], dtype="int32"),
+            "end_char": pd.array([q.end_char for _, q in quotes], dtype="int32"),
+        }),
+    }
+    with _frames(con, **frames):
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT entity_id FROM new_mentions UNION"
+            " SELECT entity_id FROM entity_mentions WHERE article_id IN (SELECT article_id FROM rewritten)"
+        )
+        for table in ("entity_mentions", "quotes", "entity_runs"):
+            con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM ran)")
+        con.execute("INSERT INTO entity_mentions SELECT * FROM new_mentions")
+        con.execute("INSERT INTO quotes SELECT * FROM new_quotes")
+        con.execute("INSERT INTO entity_runs SELECT * FROM ran")
+        con.execute(
+            "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0 FROM new_entities"
+            " ON CONFLICT (entity_id) DO NOTHING"
+        )
+    con.execute(
+        """
+        UPDATE entities SET n_mentions = coalesce(s.n_mentions, 0), n_articles = coalesce(s.n_articles, 0),
+               aliases = coalesce(s.aliases, []), label = coalesce(s.label, entities.label)
+        FROM touched t LEFT JOIN (
+            SELECT entity_id, count(*) AS n_mentions, count(DISTINCT article_id) AS n_articles,
+                   list(DISTINCT text ORDER BY text) AS aliases, mode(label) AS label
+            FROM entity_mentions WHERE entity_id IN (SELECT entity_id FROM touched) GROUP BY entity_id
+        ) s USING (entity_id)
+        WHERE entities.entity_id = t.entity_id
+        """
+    )
+    con.execute("DROP TABLE touched")
+
+
 def _forget_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
     """Drop the audit segments and line keys of articles about to be rewritten, and uncount their keys."""
     con.execute(
@@ -310,6 +388,11 @@ def _upsert_articles(con: duckdb.DuckDBPyConnection, run_id: str, relation: str)
         """,
         [run_id],
     )
+
+
+def _strings(values: Iterable[str | None]) -> pd.api.extensions.ExtensionArray:
+    """A string column that stays VARCHAR in DuckDB even when empty or all NULL."""
+    return pd.array(list(values), dtype="string")
 
 
 @contextmanager
