@@ -37,6 +37,24 @@ EXAMPLES = [
         "FROM ingest_runs ORDER BY started_at",
     ),
     (
+        "Most-mentioned people, merged across spellings and articles",
+        "SELECT name, n_articles, n_mentions, aliases FROM entities\n"
+        "WHERE label = 'PERSON' ORDER BY n_articles DESC, n_mentions DESC LIMIT 8",
+    ),
+    (
+        "Who said what",
+        "SELECT speaker, left(quote, 70) AS quote, left(a.title, 30) AS article\n"
+        "FROM quotes q JOIN articles a USING (article_id) WHERE speaker IS NOT NULL\n"
+        "ORDER BY speaker LIMIT 10",
+    ),
+    (
+        "Who appears alongside whom",
+        "SELECT entity_a, entity_b, n_articles FROM entity_cooccurrence\n"
+        "WHERE entity_a IN (SELECT name FROM entities WHERE label = 'PERSON')\n"
+        "  AND entity_b IN (SELECT name FROM entities WHERE label = 'PERSON')\n"
+        "ORDER BY n_articles DESC, entity_a, entity_b LIMIT 8",
+    ),
+    (
         "Which sentences mention the minerals deal, by outlet's date",
         "SELECT published_at::DATE AS published, left(title, 40) AS title,\n"
         "       len(regexp_extract_all(body, '[^.]*minerals? (?:deal|pact)[^.]*\\.')) AS mentions\n"

@@ -106,6 +106,9 @@ def test_bad_inputs_become_failures_and_the_rest_lands(seeds_copy, db_path):
     assert "no story text" in reasons["menu_only.txt"]
     (body,), = _rows(db_path, "SELECT body FROM articles WHERE source_uri LIKE '%legacy_latin1.txt'")
     assert "présenté mercredi" in body and "précisé le ministre" in body
+    (status,), = _rows(db_path, "SELECT status FROM entity_runs JOIN articles USING (article_id)"
+                                " WHERE source_uri LIKE '%legacy_latin1.txt'")
+    assert status == "skipped: no NER pipeline for language fr"  # recorded, not failed
     assert _rows(db_path, "SELECT count(*) FROM articles WHERE source_uri LIKE '%/corpus/0%'")[0][0] == 5
 
 
