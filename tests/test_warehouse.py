@@ -1,6 +1,7 @@
 """The warehouse on a real DuckDB file: migrations, idempotent upserts, atomic batches."""
 
 import datetime as dt
+from dataclasses import replace
 import socket
 
 import duckdb
@@ -131,3 +132,19 @@ def test_line_key_counts_follow_edits_and_duplicates(db_path):
     counts = dict(con.execute("SELECT line_key, n_docs FROM line_key_docs").fetchall())
     assert counts["menu"] == 1
     assert con.execute("SELECT count(*) FROM document_lines").fetchone()[0] == 1
+
+
+def test_rewriting_an_article_drops_its_old_mentions_and_recounts(db_path):
+    from extractors.entity_resolution import ResolvedMention
+
+    con = store.connect(db_path)
+    run = store.begin_run(con, "test", None)
+    greene = ResolvedMention("Greene", "PERSON", 0, 6, False, "Sam Greene", "PERSON", "sam grene")
+    with_entities = replace(_cleaned("a1", "h1"), entity_status="done", mentions=(greene, greene))
+    store.load_batch(con, run, store.LoadBatch(cleaned=[with_entities, _cleaned("a2", "h2")]))
+    assert con.execute("SELECT n_mentions, n_articles FROM entities").fetchone() == (2, 1)
+    # a1 now holds a copy of a2: what was extracted from its old text goes, and Sam Greene is recounted.
+    store.load_batch(con, run, store.LoadBatch(
+        duplicates=[store.DuplicateDocument("a1", "file:///a1.txt", "h2", "a2", False)]))
+    assert con.execute("SELECT n_mentions, n_articles FROM entities").fetchone() == (0, 0)
+    assert con.execute("SELECT count(*) FROM entity_mentions").fetchone()[0] == 0

@@ -204,6 +204,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
     """Upsert one batch and bump the run's counters, all or nothing."""
     con.begin()
     try:
+        con.execute("CREATE OR REPLACE TEMP TABLE touched (entity_id VARCHAR)")
         if batch.cleaned:
             _upsert_cleaned(con, run_id, batch.cleaned)
         if batch.duplicates:
@@ -230,6 +231,8 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
             [batch.n_seen, batch.n_new, batch.n_updated, len(batch.unchanged_ids),
              len(batch.failures), len(batch.duplicates), run_id],
         )
+        _recount_touched_entities(con)
+        con.execute("DROP TABLE touched")
         con.commit()
     except Exception:
         con.rollback()
@@ -268,7 +271,7 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
         if not rewritten.empty:
             _forget_children(con, "rewritten")
         con.execute("INSERT INTO boilerplate_segments SELECT * FROM segments")
-        _replace_entities(con, [doc for doc in cleaned if doc.entity_status is not None], rewritten)
+        _insert_entities(con, [doc for doc in cleaned if doc.entity_status is not None])
         if not lines.empty:
             con.execute("INSERT INTO document_lines SELECT * FROM lines")
             con.execute(
@@ -300,8 +303,8 @@ def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: 
     con.execute("DROP TABLE duplicate_rows")
 
 
-def _replace_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument], rewritten: pd.DataFrame) -> None:
-    """Swap in the batch's mentions and quotes, then recount every entity they touch."""
+def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]) -> None:
+    """Add the batch's mentions, quotes and new entities; the entities they touch are recounted at commit."""
     if not docs:
         return
     mentions = [(d.article_id, m) for d in docs for m in d.mentions]
@@ -333,12 +336,7 @@ def _replace_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument
         }),
     }
     with _frames(con, **frames):
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE touched AS SELECT DISTINCT entity_id FROM new_mentions UNION"
-            " SELECT entity_id FROM entity_mentions WHERE article_id IN (SELECT article_id FROM rewritten)"
-        )
-        for table in ("entity_mentions", "quotes", "entity_runs"):
-            con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM ran)")
+        con.execute("INSERT INTO touched SELECT DISTINCT entity_id FROM new_mentions")
         con.execute("INSERT INTO entity_mentions SELECT * FROM new_mentions")
         con.execute("INSERT INTO quotes SELECT * FROM new_quotes")
         con.execute("INSERT INTO entity_runs SELECT * FROM ran")
@@ -346,11 +344,15 @@ def _replace_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument
             "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0 FROM new_entities"
             " ON CONFLICT (entity_id) DO NOTHING"
         )
+
+
+def _recount_touched_entities(con: duckdb.DuckDBPyConnection) -> None:
+    """Counts, aliases and label vote of every entity whose mentions this transaction changed."""
     con.execute(
         """
         UPDATE entities SET n_mentions = coalesce(s.n_mentions, 0), n_articles = coalesce(s.n_articles, 0),
                aliases = coalesce(s.aliases, []), label = coalesce(s.label, entities.label)
-        FROM touched t LEFT JOIN (
+        FROM (SELECT DISTINCT entity_id FROM touched) t LEFT JOIN (
             SELECT entity_id, count(*) AS n_mentions, count(DISTINCT article_id) AS n_articles,
                    list(DISTINCT text ORDER BY text) AS aliases, mode(label) AS label
             FROM entity_mentions WHERE entity_id IN (SELECT entity_id FROM touched) GROUP BY entity_id
@@ -358,11 +360,15 @@ def _replace_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument
         WHERE entities.entity_id = t.entity_id
         """
     )
-    con.execute("DROP TABLE touched")
 
 
 def _forget_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
-    """Drop the audit segments and line keys of articles about to be rewritten, and uncount their keys."""
+    """Drop everything derived from articles about to be rewritten: audit segments, line keys
+    (uncounted), mentions (their entities marked for a recount), quotes and entity runs."""
+    con.execute(
+        f"INSERT INTO touched SELECT DISTINCT entity_id FROM entity_mentions"
+        f" WHERE article_id IN (SELECT article_id FROM {relation})"
+    )
     con.execute(
         f"""
         UPDATE line_key_docs SET n_docs = n_docs - old.n
@@ -372,7 +378,7 @@ def _forget_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
         WHERE line_key_docs.line_key = old.line_key
         """
     )
-    for table in ("boilerplate_segments", "document_lines"):
+    for table in ("boilerplate_segments", "document_lines", "entity_mentions", "quotes", "entity_runs"):
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM {relation})")
 
 
