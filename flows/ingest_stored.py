@@ -1,8 +1,9 @@
 """Flow `ingest_stored`: stored article files into the warehouse.
 
-Per batch of files: read (decode, hash, recognise unchanged content and
-exact duplicates before any cleaning) -> clean (in worker processes, both
-cores) -> load (one transaction). Tasks work on batches because Prefect's
+Per batch of files: read (decode and hash in worker processes; recognise
+unchanged content and exact duplicates before any cleaning) -> clean (in
+worker processes, both cores) -> find entities (NER, canonical entities,
+quotes) -> load (one transaction). Tasks work on batches because Prefect's
 per-task overhead would dominate one-task-per-article at scale.
 """
 
@@ -70,11 +71,10 @@ def read_batch(
     """
     prepared = PreparedBatch()
     ids = [article_id(source_uri(p)) for p in paths]
-    known = store.known_documents(con, ids)
-    stored = [known[aid].content_hash if aid in known else None for aid in ids]
+    known = store.stored_hashes(con, ids)
     changed: list[PendingDocument] = []
-    for scanned in _in_pool(pool, scan_many, list(zip(map(str, paths), stored))):
-        aid = article_id(scanned.source_uri)
+    scans = _in_pool(pool, scan_many, [(str(p), known.get(aid)) for p, aid in zip(paths, ids)])
+    for aid, scanned in zip(ids, scans):
         if scanned.error is not None:
             prepared.load.failures.append(store.Failure(scanned.source_uri, "read", scanned.error))
         elif scanned.unchanged:

@@ -89,12 +89,6 @@ class LoadBatch:
         return len(self.cleaned) + len(self.duplicates) + len(self.unchanged_ids) + len(self.failures)
 
 
-@dataclass(frozen=True, slots=True)
-class KnownDocument:
-    article_id: str
-    content_hash: str
-
-
 def default_db() -> str:
     """The warehouse file commands use when none is named: $NEWSFLOW_DB, else data/news.duckdb."""
     return os.environ.get("NEWSFLOW_DB") or DEFAULT_DB
@@ -146,13 +140,12 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     return dict(zip(names, cursor.fetchone()))
 
 
-def known_documents(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, KnownDocument]:
-    """What the warehouse already holds for these ids: the unchanged-content check, before cleaning."""
-    with _frames(con, ids=pd.DataFrame({"article_id": list(article_ids)})):
-        rows = con.execute(
+def stored_hashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, str]:
+    """Content hash of each of these articles the warehouse holds: the unchanged check, before cleaning."""
+    with _frames(con, ids=pd.DataFrame({"article_id": _strings(article_ids)})):
+        return dict(con.execute(
             "SELECT a.article_id, a.content_hash FROM articles a JOIN ids USING (article_id)"
-        ).fetchall()
-    return {aid: KnownDocument(aid, digest) for aid, digest in rows}
+        ).fetchall())
 
 
 def originals_by_content(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) -> dict[str, str]:
