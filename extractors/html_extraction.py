@@ -4,6 +4,11 @@ trafilatura finds the main content from the page structure; we ask for its
 precision-oriented mode without comments, take its metadata (title, authors,
 date via htmldate, site name), and map the result onto the same `Article`
 the plain-text cleaner produces, so the warehouse sees one model.
+
+When precision mode keeps too little (a story split over markup it reads
+as furniture), readability-lxml's page scoring gets a second look; its body
+is used only if it is clearly more of the same story, and the article
+records which extractor produced it. Metadata is trafilatura's either way.
 """
 
 from __future__ import annotations
@@ -11,18 +16,36 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import lxml.html
 import trafilatura
+from readability import Document as ReadabilityDocument
 
 from extractors.language import detect_language
 from extractors.model import Article
 
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+
+FALLBACK_MIN_WORDS = 150
+"""Under this many words from trafilatura, readability gets a second look.
+
+Real stories can be this short (wire briefs of 72 to 105 words in
+fundus-eval), so a short body alone is no failure: it is replaced only when
+readability finds at least FALLBACK_MIN_GAIN times as many words (a few
+more words is readability's looser edges around the same brief, not a
+rescued story). Above 150 words trafilatura's body is a story, if perhaps
+not all of it, and we keep its precision."""
+FALLBACK_MIN_GAIN = 2.0
+FALLBACK_MIN_BODY_WORDS = 50
+"""A fallback body shorter than this is likelier a cookie notice or an error text than a story
+(the shortest fundus-eval story has 72 words)."""
+_FALLBACK_BLOCKS = frozenset({"p", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "pre", "td", "dd", "div"})
 
 
 def extract_html(html: str, url: str | None = None) -> Article:
     """Extract the story and its metadata from one HTML page.
 
-    Returns an article with an empty body when trafilatura finds no main
+    Returns an article with an empty body when neither extractor finds main
     content; the caller decides whether that is a failure.
     """
     document = trafilatura.bare_extraction(
@@ -33,10 +56,16 @@ def extract_html(html: str, url: str | None = None) -> Article:
         include_tables=True,
         with_metadata=True,
     )
+    body = _paragraphs(document.text or "") if document is not None else ""
+    extractor = "trafilatura"
+    if len(body.split()) < FALLBACK_MIN_WORDS:
+        fallback = readability_body(html)
+        if _prefer_fallback(body, fallback):
+            body, extractor = fallback, "readability"
+    if document is None and extractor == "readability":
+        document = _metadata_only(html, url)
     if document is None:
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
-    paragraphs = [line.strip() for line in (document.text or "").split("\n")]
-    body = "\n\n".join(p for p in paragraphs if p)
     return Article(
         body=body,
         title=document.title or None,
@@ -47,8 +76,53 @@ def extract_html(html: str, url: str | None = None) -> Article:
         language=document.language or html_language(html) or detect_language(body),
         site=document.sitename or document.hostname or None,
         url=document.url or url,
-        extractor="trafilatura",
+        extractor=extractor,
     )
+
+
+def readability_body(html: str) -> str:
+    """The story readability-lxml scores highest, as blank-line separated paragraphs ("" if none).
+
+    Text is read from the innermost block elements of its summary, so a
+    paragraph inside a list item or a div is not read twice.
+    """
+    try:
+        summary = ReadabilityDocument(html).summary(html_partial=True)
+        root = lxml.html.fragment_fromstring(summary, create_parent="div")
+    except Exception:  # readability raises on pages it cannot score; that is "no fallback", not a failure
+        return ""
+    paragraphs = []
+    for element in root.iter(*_FALLBACK_BLOCKS):
+        if any(isinstance(child.tag, str) and child.tag in _FALLBACK_BLOCKS for child in element.iterdescendants()):
+            continue
+        text = " ".join(element.text_content().split())
+        if text:
+            paragraphs.append(text)
+    return "\n\n".join(paragraphs)
+
+
+def _prefer_fallback(body: str, fallback: str) -> bool:
+    """Readability's body replaces a short trafilatura body only when it is clearly more text.
+
+    Not required: that it contains trafilatura's text. On a live blog
+    trafilatura keeps the standfirst and readability the posts, and both
+    belong to the story (TheTelegraph_1 in fundus-eval).
+    """
+    kept, found = len(_WORD.findall(body)), len(_WORD.findall(fallback))
+    return found >= max(FALLBACK_MIN_GAIN * kept, FALLBACK_MIN_BODY_WORDS)
+
+
+def _metadata_only(html: str, url: str | None):
+    """trafilatura's metadata for a page whose body came from readability alone."""
+    try:
+        return trafilatura.extract_metadata(html, default_url=url)
+    except Exception:  # metadata is a bonus; the body stands without it
+        return None
+
+
+def _paragraphs(text: str) -> str:
+    lines = (line.strip() for line in text.split("\n"))
+    return "\n\n".join(line for line in lines if line)
 
 
 def html_language(html: str) -> str | None:
