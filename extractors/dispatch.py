@@ -15,6 +15,7 @@ from pathlib import Path
 from extractors.decoding import RejectedInput
 from extractors.html_extraction import extract_html
 from extractors.model import Article
+from extractors.near_duplicates import story_signature
 from extractors.signatures import content_hash
 from extractors.stored_files import read_document, source_uri
 from extractors.text_cleaning import clean_text, line_key
@@ -30,6 +31,8 @@ class ExtractionResult:
 
     article: Article | None
     error: str | None = None
+    signature: tuple[int, ...] = ()
+    """MinHash of the body (near_duplicates), computed here so workers pay for it, not the loader."""
 
 
 @dataclass(frozen=True)
@@ -89,5 +92,5 @@ def extract_many(
         if words < MIN_BODY_WORDS:
             results.append(ExtractionResult(None, f"no story text found in the document ({words} words left)"))
         else:
-            results.append(ExtractionResult(article))
+            results.append(ExtractionResult(article, signature=tuple(story_signature(article.body))))
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -124,23 +125,34 @@ def test_html_pages_go_through_trafilatura(tmp_path, db_path):
     assert all(published is not None for *_, published in rows)
 
 
-def test_each_run_publishes_a_markdown_summary_artifact(seeds_copy, db_path):
-    from prefect.client.orchestration import get_client
-
+def test_each_run_publishes_a_summary_and_a_failures_table(seeds_copy, db_path):
     (seeds_copy / "empty.txt").write_bytes(b"")
     summary = ingest_stored(paths=[str(seeds_copy)], db=str(db_path))
-    with get_client(sync_client=True) as client:
-        response = client.request(  # the typed read_artifacts of this client version sends nulls (422)
-            "POST", "/artifacts/filter",
-            json={"artifacts": {"key": {"any_": ["ingest-stored-summary"]},
-                                "flow_run_id": {"any_": [summary["prefect_flow_run_id"]]}}},
-        )
-    (artifact,) = response.json()
+    artifact = flow_run_artifact(summary["prefect_flow_run_id"], "ingest-stored-summary")
     assert artifact["type"] == "markdown"
-    assert "| 6 | 5 | 0 | 0 | 0 | 1 |" in artifact["data"]
+    assert "| 6 | 5 | 0 | 0 | 0 | 0 | 1 |" in artifact["data"]
     assert "Kremlin ERUPTS Over Trump’s Backdoor Diplomacy!" in artifact["data"]
     assert "empty.txt | read | empty file" in artifact["data"]
     assert str(db_path) in artifact["data"]
+    assert all(f"| {stage} |" in artifact["data"] for stage in ("read", "clean", "entities", "load"))
+    table = flow_run_artifact(summary["prefect_flow_run_id"], "ingest-stored-failures")
+    assert table["type"] == "table"
+    (failure,) = json.loads(table["data"])
+    assert failure["source"].endswith("empty.txt") and failure["stage"] == "read"
+    assert failure["reason"].startswith("empty file")
+
+
+def flow_run_artifact(flow_run_id: str, key: str) -> dict:
+    """The artifact `key` of one flow run, read back through the Prefect API."""
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        response = client.request(  # the typed read_artifacts of this client version sends nulls (422)
+            "POST", "/artifacts/filter",
+            json={"artifacts": {"key": {"any_": [key]}, "flow_run_id": {"any_": [flow_run_id]}}},
+        )
+    (artifact,) = response.json()
+    return artifact
 
 
 def _seed_uri(seeds_copy: Path, prefix: str) -> str:

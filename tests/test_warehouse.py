@@ -45,15 +45,27 @@ def test_contract_columns_exist(db_path):
                             " WHERE table_name = 'articles'").fetchall())["authors"] == "VARCHAR[]"
 
 
-def test_loading_the_same_batch_twice_keeps_one_row_and_one_audit_trail(db_path):
+def test_an_edit_rewrites_the_row_and_keeps_one_audit_trail(db_path):
     con = store.connect(db_path)
     run = store.begin_run(con, "test", None)
     store.load_batch(con, run, store.LoadBatch(cleaned=[_cleaned()]))
-    store.load_batch(con, run, store.LoadBatch(cleaned=[_cleaned(title="Edited", is_new=False)]))
+    store.load_batch(con, run, store.LoadBatch(cleaned=[_cleaned(digest="h2", title="Edited", is_new=False)]))
     assert con.execute("SELECT count(*), any_value(title) FROM articles").fetchone() == (1, "Edited")
     assert con.execute("SELECT count(*) FROM boilerplate_segments").fetchone()[0] == 1
     summary = store.finish_run(con, run, "completed")
     assert (summary["n_new"], summary["n_updated"], summary["status"]) == (1, 1, "completed")
+
+
+def test_a_batch_another_run_already_landed_counts_as_unchanged_not_new(db_path):
+    """Two overlapping runs that extracted the same file: the second load finds it landed."""
+    con = store.connect(db_path)
+    first, second = store.begin_run(con, "test", None), store.begin_run(con, "test", None)
+    store.load_batch(con, first, store.LoadBatch(cleaned=[_cleaned()]))
+    store.load_batch(con, second, store.LoadBatch(cleaned=[_cleaned(title="Same text, extracted again")]))
+    assert con.execute("SELECT count(*), any_value(title) FROM articles").fetchone() == (1, "Title")
+    assert con.execute("SELECT count(*) FROM boilerplate_segments").fetchone()[0] == 1
+    summary = store.finish_run(con, second, "completed")
+    assert (summary["n_new"], summary["n_updated"], summary["n_unchanged"]) == (0, 0, 1)
 
 
 def test_duplicate_copies_the_original_and_links_to_it(db_path):
@@ -148,3 +160,113 @@ def test_rewriting_an_article_drops_its_old_mentions_and_recounts(db_path):
         duplicates=[store.DuplicateDocument("a1", "file:///a1.txt", "h2", "a2", False)]))
     assert con.execute("SELECT n_mentions, n_articles FROM entities").fetchone() == (0, 0)
     assert con.execute("SELECT count(*) FROM entity_mentions").fetchone()[0] == 0
+
+
+STORY = " ".join(
+    f"Sentence {i} of the wire story reports that the council voted {i} times on the harbour plan." for i in range(40)
+)
+OTHER = " ".join(f"Line {i}: the striker scored {i} goals for the visiting side this season." for i in range(40))
+
+
+def _story(aid: str, body: str, published: dt.datetime | None) -> store.CleanedDocument:
+    from extractors.near_duplicates import story_signature
+
+    article = Article(body=body, title=aid, published_at=published, language="en")
+    return store.CleanedDocument(aid, f"https://{aid}.example/story", f"hash-{aid}", article, True,
+                                 signature=tuple(story_signature(body)))
+
+
+def _stories(con) -> dict[str, tuple[str | None, str | None]]:
+    return {aid: (dup, kind) for aid, dup, kind in
+            con.execute("SELECT article_id, duplicate_of, duplicate_kind FROM articles").fetchall()}
+
+
+@pytest.mark.parametrize("order", ["earliest first", "earliest last"])
+def test_near_copies_link_to_the_earliest_article_whatever_the_order(db_path, order):
+    con = store.connect(db_path)
+    run = store.begin_run(con, "test", None)
+    early = _story("early", STORY, dt.datetime(2025, 3, 1, 8))
+    late = _story("late", "Sign up for our newsletter. " + STORY.replace("harbour", "port") + " Photo: AP", dt.datetime(2025, 3, 1, 12))
+    other = _story("other", OTHER, dt.datetime(2025, 3, 1, 9))
+    batches = [[early], [late, other]] if order == "earliest first" else [[late, other], [early]]
+    for batch in batches:
+        store.load_batch(con, run, store.LoadBatch(cleaned=batch))
+    assert _stories(con) == {"early": (None, None), "late": ("early", "near"), "other": (None, None)}
+    stories = dict(con.execute("SELECT story_id, n_copies FROM v_stories").fetchall())
+    assert stories == {"early": 2, "other": 1}
+
+
+def test_an_identical_copy_of_a_near_copy_joins_the_same_story(db_path):
+    con = store.connect(db_path)
+    run = store.begin_run(con, "test", None)
+    store.load_batch(con, run, store.LoadBatch(cleaned=[
+        _story("early", STORY, dt.datetime(2025, 3, 1)), _story("late", STORY + " Updated.", dt.datetime(2025, 3, 2)),
+    ]))
+    store.load_batch(con, run, store.LoadBatch(
+        duplicates=[store.DuplicateDocument("copy", "file:///copy.txt", "hash-late", "late", True)]))
+    assert _stories(con)["copy"] == ("early", "identical")
+    assert con.execute("SELECT n_copies FROM v_stories WHERE story_id = 'early'").fetchone()[0] == 3
+
+
+def test_sources_keep_validators_and_count_failure_streaks(db_path):
+    con = store.connect(db_path)
+    run = store.begin_run(con, "test", None)
+    now = dt.datetime(2025, 3, 1, 12)
+
+    def fetch(outcome, **kw):
+        state = store.SourceState("https://news.example/feed", "feed", "https://www.news.example/feed?utm_source=x",
+                                  outcome, now, **kw)
+        store.load_batch(con, run, store.LoadBatch(sources=[state]))
+        return con.execute("SELECT etag, last_modified, last_status, last_outcome, consecutive_failures"
+                           " FROM sources").fetchone()
+
+    assert fetch("fetched", status=200, etag='"v1"', last_modified="Sat, 01 Mar 2025 10:00:00 GMT") == (
+        '"v1"', "Sat, 01 Mar 2025 10:00:00 GMT", 200, "fetched", 0)
+    assert fetch("not_modified", status=304) == ('"v1"', "Sat, 01 Mar 2025 10:00:00 GMT", 304, "not_modified", 0)
+    assert fetch("failed", status=500, error="HTTP 500")[2:] == (500, "failed", 1)
+    assert fetch("failed", error="timed out")[3:] == ("failed", 2)
+    assert fetch("fetched", status=200, etag='"v2"')[::4] == ('"v2"', 0)
+
+
+HOLD_LOCK = """
+import sys, time, duckdb
+con = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+"""
+
+
+def _hold_lock(db_path, seconds: float):
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db_path), str(seconds)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    return holder
+
+
+def test_a_writer_waits_for_another_process_and_names_it(db_path):
+    store.connect(db_path).close()
+    holder = _hold_lock(db_path, 1.5)
+    heard: list[str] = []
+    try:
+        with store.writing(db_path, wait_seconds=30, on_wait=heard.append) as con:
+            assert holder.poll() is not None, "the write connection opened while the other process held the file"
+            con.execute("SELECT count(*) FROM articles").fetchone()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert heard and f"PID {holder.pid}" in heard[0]
+
+
+def test_a_writer_gives_up_after_its_limit_with_who_held_the_file(db_path):
+    store.connect(db_path).close()
+    holder = _hold_lock(db_path, 60)
+    try:
+        with pytest.raises(store.WarehouseLocked, match=f"PID {holder.pid}"):
+            with store.writing(db_path, wait_seconds=0.5):
+                pass
+    finally:
+        holder.kill()
+        holder.wait()

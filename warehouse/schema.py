@@ -136,6 +136,50 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             GROUP BY ALL;
         """,
     ),
+    (
+        3,
+        "web sources with their fetch state; story signatures for near-duplicates; v_stories",
+        """
+        ALTER TABLE articles ADD COLUMN duplicate_kind VARCHAR;
+        UPDATE articles SET duplicate_kind = 'identical' WHERE duplicate_of IS NOT NULL;
+        ALTER TABLE ingest_runs ADD COLUMN n_not_modified INTEGER DEFAULT 0;
+        CREATE TABLE sources (
+            url                  VARCHAR PRIMARY KEY,
+            kind                 VARCHAR NOT NULL,
+            requested_url        VARCHAR NOT NULL,
+            discovered_from      VARCHAR,
+            article_id           VARCHAR,
+            etag                 VARCHAR,
+            last_modified        VARCHAR,
+            body_hash            VARCHAR,
+            last_status          INTEGER,
+            last_outcome         VARCHAR NOT NULL,
+            last_error           VARCHAR,
+            last_fetched_at      TIMESTAMP NOT NULL,
+            last_changed_at      TIMESTAMP,
+            consecutive_failures INTEGER NOT NULL,
+            first_seen_at        TIMESTAMP NOT NULL
+        );
+        CREATE TABLE story_signatures (
+            article_id VARCHAR PRIMARY KEY,
+            minhash    UINTEGER[] NOT NULL
+        );
+        CREATE TABLE story_bands (
+            band_key   BIGINT NOT NULL,
+            article_id VARCHAR NOT NULL
+        );
+        CREATE VIEW v_stories AS
+            SELECT s.story_id, r.title, r.url, r.site, r.published_at,
+                   count(*) AS n_copies,
+                   count(*) FILTER (WHERE s.duplicate_kind = 'near') AS n_near_copies,
+                   list(s.article_id ORDER BY s.first_seen_at, s.article_id) AS article_ids,
+                   list(DISTINCT s.site) FILTER (WHERE s.site IS NOT NULL) AS sites,
+                   min(s.first_seen_at) AS first_seen_at
+            FROM (SELECT coalesce(duplicate_of, article_id) AS story_id, * FROM articles) s
+            JOIN articles r ON r.article_id = s.story_id
+            GROUP BY s.story_id, r.title, r.url, r.site, r.published_at;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -8,13 +8,17 @@ what landed is recognised by its content hash and skipped.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import socket
+import time
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+import contextlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -22,6 +26,7 @@ import pandas as pd
 
 from extractors.entity_resolution import KnownEntity, ResolvedMention, entity_id
 from extractors.model import Article
+from extractors.near_duplicates import NEAR_DUPLICATE_THRESHOLD, representative, signature_bands, similarity, StoryMember
 from extractors.quotes import Quote
 from warehouse.schema import migrate
 
@@ -29,8 +34,11 @@ DEFAULT_DB = "data/news.duckdb"
 
 ARTICLE_COLUMNS = (
     "article_id", "source_uri", "url", "site", "title", "subtitle", "authors", "published_at",
-    "section", "language", "body", "word_count", "content_hash", "duplicate_of", "extractor",
+    "section", "language", "body", "word_count", "content_hash", "duplicate_of", "extractor", "duplicate_kind",
 )
+DEFAULT_LOCK_WAIT = 300.0
+"""Seconds a load waits for another process (a user's DuckDB shell, a notebook) to free the file."""
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +55,8 @@ class CleanedDocument:
     """What the entity stage did ("done", "skipped: language xx"); None when it did not run."""
     mentions: tuple[ResolvedMention, ...] = ()
     quotes: tuple[Quote, ...] = ()
+    signature: tuple[int, ...] = ()
+    """MinHash of the body, for finding other copies of the story (see near_duplicates)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +77,30 @@ class Failure:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What one fetch of a page, feed or sitemap taught us, for the next run's conditional request."""
+
+    url: str
+    """Canonical URL: the key, so URL variants share one row."""
+    kind: str
+    requested_url: str
+    outcome: str
+    """"fetched", "not_modified", "failed" or "disallowed"."""
+    fetched_at: dt.datetime
+    status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    article_id: str | None = None
+    discovered_from: str | None = None
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process kept the warehouse file locked past the wait limit; nothing was written."""
+
+
 @dataclass(slots=True)
 class LoadBatch:
     """Everything one batch changes, loaded in one transaction."""
@@ -75,6 +109,9 @@ class LoadBatch:
     duplicates: list[DuplicateDocument] = field(default_factory=list)
     unchanged_ids: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    sources: list[SourceState] = field(default_factory=list)
+    n_not_modified: int = 0
+    """Conditional requests answered 304 (feeds, sitemaps and pages)."""
 
     @property
     def n_new(self) -> int:
@@ -105,6 +142,84 @@ def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPy
     con = duckdb.connect(str(path))
     migrate(con)
     return con
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouse:
+    """A warehouse file and how long its users wait for it: what a flow passes to its stages."""
+
+    path: str
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    on_wait: Callable[[str], None] | None = None
+
+    def writing(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return writing(self.path, self.lock_wait, self.on_wait)
+
+    def reading(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return reading(self.path, self.lock_wait, self.on_wait)
+
+
+@contextmanager
+def writing(
+    path: str | os.PathLike, wait_seconds: float = DEFAULT_LOCK_WAIT, on_wait: Callable[[str], None] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A write connection held for one short job (a batch's load), so other processes get turns."""
+    con = open_waiting(path, read_only=False, wait_seconds=wait_seconds, on_wait=on_wait)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def reading(
+    path: str | os.PathLike, wait_seconds: float = DEFAULT_LOCK_WAIT, on_wait: Callable[[str], None] | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection: it shares the file with other readers, never with a writer."""
+    con = open_waiting(path, read_only=True, wait_seconds=wait_seconds, on_wait=on_wait)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def open_waiting(
+    path: str | os.PathLike, read_only: bool, wait_seconds: float, on_wait: Callable[[str], None] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting with backoff while another process holds the file's lock.
+
+    DuckDB admits one writing process, or any number of read-only ones, per
+    file. `on_wait` hears who holds the lock (about every 10 s); past
+    `wait_seconds` the wait ends in `WarehouseLocked`.
+    """
+    started = time.monotonic()
+    delay, last_report = 0.05, None
+    while True:
+        try:
+            return connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            holder = lock_holder(exc)
+            waited = time.monotonic() - started
+            if holder is None:
+                raise
+            if waited >= wait_seconds:
+                raise WarehouseLocked(
+                    f"warehouse {path} stayed locked by {holder} for {waited:.0f} s (limit {wait_seconds:g} s)"
+                ) from exc
+            if on_wait is not None and (last_report is None or waited - last_report >= 10):
+                on_wait(f"warehouse {path} is locked by {holder}; waiting (up to {wait_seconds:g} s)")
+                last_report = waited
+            time.sleep(min(delay, wait_seconds - waited))
+            delay = min(delay * 2, 2.0)
+
+
+def lock_holder(error: Exception) -> str | None:
+    """Who holds the file, from DuckDB's lock error ("python3.11 (PID 1234)"); None for other errors."""
+    message = str(error)
+    match = _LOCK_HOLDER.search(message)
+    if match:
+        return f"{Path(match['program']).name} (PID {match['pid']})"
+    return "another process" if "Could not set lock" in message else None
 
 
 def begin_run(con: duckdb.DuckDBPyConnection, flow_name: str, prefect_flow_run_id: str | None) -> str:
@@ -140,6 +255,13 @@ def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     return dict(zip(names, cursor.fetchone()))
 
 
+def run_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str, str, str]]:
+    """(source, stage, reason) of every input the run could not land."""
+    return con.execute(
+        "SELECT source_uri, stage, error FROM failures WHERE run_id = ? ORDER BY source_uri", [run_id]
+    ).fetchall()
+
+
 def stored_hashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, str]:
     """Content hash of each of these articles the warehouse holds: the unchanged check, before cleaning."""
     with _frames(con, ids=pd.DataFrame({"article_id": _strings(article_ids)})):
@@ -149,11 +271,12 @@ def stored_hashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) ->
 
 
 def originals_by_content(con: duckdb.DuckDBPyConnection, hashes: Iterable[str]) -> dict[str, str]:
-    """For each content hash, the first article (not itself a duplicate) that has it."""
+    """For each content hash, the first article extracted from it (not an identical copy of another)."""
     with _frames(con, wanted=pd.DataFrame({"content_hash": list(set(hashes))})):
         rows = con.execute(
             "SELECT content_hash, arg_min(article_id, (first_seen_at, article_id)) FROM articles"
-            " JOIN wanted USING (content_hash) WHERE duplicate_of IS NULL GROUP BY content_hash"
+            " JOIN wanted USING (content_hash) WHERE duplicate_kind IS DISTINCT FROM 'identical'"
+            " GROUP BY content_hash"
         ).fetchall()
     return dict(rows)
 
@@ -194,12 +317,19 @@ def recurring_line_keys(
 
 
 def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) -> None:
-    """Upsert one batch and bump the run's counters, all or nothing."""
+    """Upsert one batch and bump the run's counters, all or nothing.
+
+    What is new, edited or unchanged is settled again inside the transaction,
+    so two overlapping runs that extracted the same documents never write
+    them twice or count them twice: the second finds them landed.
+    """
     con.begin()
     try:
+        _settle_against_stored(con, batch)
         con.execute("CREATE OR REPLACE TEMP TABLE touched (entity_id VARCHAR)")
         if batch.cleaned:
             _upsert_cleaned(con, run_id, batch.cleaned)
+            _link_near_duplicates(con, batch.cleaned)
         if batch.duplicates:
             _upsert_duplicates(con, run_id, batch.duplicates)
         if batch.unchanged_ids:
@@ -215,14 +345,17 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
             )
             with _frames(con, failed=failed):
                 con.execute("INSERT INTO failures SELECT *, now()::TIMESTAMP FROM failed")
+        if batch.sources:
+            _upsert_sources(con, batch.sources)
         con.execute(
             """
             UPDATE ingest_runs SET n_seen = n_seen + ?, n_new = n_new + ?, n_updated = n_updated + ?,
-                   n_unchanged = n_unchanged + ?, n_failed = n_failed + ?, n_duplicates = n_duplicates + ?
+                   n_unchanged = n_unchanged + ?, n_failed = n_failed + ?, n_duplicates = n_duplicates + ?,
+                   n_not_modified = n_not_modified + ?
             WHERE run_id = ?
             """,
             [batch.n_seen, batch.n_new, batch.n_updated, len(batch.unchanged_ids),
-             len(batch.failures), len(batch.duplicates), run_id],
+             len(batch.failures), len(batch.duplicates), batch.n_not_modified, run_id],
         )
         _recount_touched_entities(con)
         con.execute("DROP TABLE touched")
@@ -232,13 +365,34 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
         raise
 
 
+def _settle_against_stored(con: duckdb.DuckDBPyConnection, batch: LoadBatch) -> None:
+    """Re-decide new / edited / unchanged from what the file holds now (another run may have landed some)."""
+    docs = [*batch.cleaned, *batch.duplicates]
+    if not docs:
+        return
+    stored = stored_hashes(con, [d.article_id for d in docs])
+
+    def settle(documents: list) -> list:
+        kept = []
+        for doc in documents:
+            if doc.article_id in stored and stored[doc.article_id] == doc.content_hash:
+                batch.unchanged_ids.append(doc.article_id)
+            else:
+                is_new = doc.article_id not in stored
+                kept.append(doc if doc.is_new == is_new else replace(doc, is_new=is_new))
+        return kept
+
+    batch.cleaned = settle(batch.cleaned)
+    batch.duplicates = settle(batch.duplicates)
+
+
 def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[CleanedDocument]) -> None:
     rows = pd.DataFrame(
         [
             (
                 doc.article_id, doc.source_uri, a.url, a.site, a.title, a.subtitle, list(a.authors),
                 a.published_at, a.section, a.language, a.body, len(a.body.split()), doc.content_hash,
-                None, a.extractor,
+                None, a.extractor, None,
             )
             for doc in cleaned
             for a in (doc.article,)
@@ -247,6 +401,7 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
     )
     rows["published_at"] = pd.to_datetime(rows["published_at"])
     rows["duplicate_of"] = rows["duplicate_of"].astype("string")
+    rows["duplicate_kind"] = rows["duplicate_kind"].astype("string")
     # Column-wise construction: pandas infers nothing per row, which matters at 100k+ rows a batch.
     segments = pd.DataFrame({
         "article_id": [doc.article_id for doc in cleaned for _ in doc.article.cut],
@@ -277,15 +432,17 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
 
 
 def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: list[DuplicateDocument]) -> None:
-    """A duplicate gets its own row with the original's extracted fields, not a second cleaning."""
+    """A duplicate gets its own row with the original's extracted fields, not a second cleaning.
+
+    It links to the original's story (the original may itself be a near copy of an earlier one).
+    """
     links = pd.DataFrame(
         [(d.article_id, d.source_uri, d.content_hash, d.duplicate_of) for d in duplicates],
         columns=["article_id", "source_uri", "content_hash", "duplicate_of"],
     )
-    copied = ", ".join(
-        f"o.{c}" if c not in ("article_id", "source_uri", "content_hash", "duplicate_of") else f"l.{c}"
-        for c in ARTICLE_COLUMNS
-    )
+    own = {"article_id": "l.article_id", "source_uri": "l.source_uri", "content_hash": "l.content_hash",
+           "duplicate_of": "coalesce(o.duplicate_of, o.article_id)", "duplicate_kind": "'identical'"}
+    copied = ", ".join(f"{own.get(c, 'o.' + c)} AS {c}" for c in ARTICLE_COLUMNS)
     with _frames(con, links=links):
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE duplicate_rows AS SELECT {copied}"
@@ -294,6 +451,131 @@ def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: 
     _forget_children(con, "duplicate_rows")
     _upsert_articles(con, run_id, "duplicate_rows")
     con.execute("DROP TABLE duplicate_rows")
+
+
+def _link_near_duplicates(con: duckdb.DuckDBPyConnection, cleaned: list[CleanedDocument]) -> None:
+    """Store the batch's story signatures and link copies of one story to its earliest article.
+
+    Candidates share an LSH band with a stored or batch article and are kept
+    when their MinHash similarity reaches the threshold. Each match stands
+    for its whole story, so stories merge; the representative is the
+    earliest article (by publication, then id), whatever order runs and
+    batches brought them in.
+    """
+    signed = [d for d in cleaned if d.signature]
+    if not signed:
+        return
+    signatures = {d.article_id: d.signature for d in signed}
+    bands = [(key, d.article_id) for d in signed for key in signature_bands(d.signature)]
+    frames = {
+        "new_signatures": pd.DataFrame({"article_id": _strings(signatures),
+                                        "minhash": [list(sig) for sig in signatures.values()]}),
+        "new_bands": pd.DataFrame({"band_key": pd.array([k for k, _ in bands], dtype="int64"),
+                                   "article_id": _strings(a for _, a in bands)}),
+    }
+    with _frames(con, **frames):
+        con.execute("INSERT INTO story_signatures SELECT article_id, minhash::UINTEGER[] FROM new_signatures")
+        con.execute("INSERT INTO story_bands SELECT band_key, article_id FROM new_bands")
+        candidates = con.execute(
+            "SELECT DISTINCT n.article_id, s.article_id FROM new_bands n JOIN story_bands s USING (band_key)"
+            " WHERE s.article_id <> n.article_id"
+        ).fetchall()
+    if not candidates:
+        return
+    others = pd.DataFrame({"article_id": _strings({b for _, b in candidates} - signatures.keys())})
+    with _frames(con, others=others):
+        signatures.update(con.execute(
+            "SELECT article_id, minhash FROM story_signatures JOIN others USING (article_id)"
+        ).fetchall())
+    matches = [(a, b) for a, b in candidates if similarity(signatures[a], signatures[b]) >= NEAR_DUPLICATE_THRESHOLD]
+    if not matches:
+        return
+    involved = pd.DataFrame({"article_id": _strings({x for pair in matches for x in pair})})
+    with _frames(con, involved=involved):
+        story_of = dict(con.execute(
+            "SELECT article_id, coalesce(duplicate_of, article_id) FROM articles JOIN involved USING (article_id)"
+        ).fetchall())
+    stories = _merged_stories((story_of[a], story_of[b]) for a, b in matches)
+    heads = pd.DataFrame({"article_id": _strings(story for group in stories for story in group)})
+    with _frames(con, heads=heads):
+        published = dict(con.execute(
+            "SELECT article_id, published_at FROM articles JOIN heads USING (article_id)"
+        ).fetchall())
+    for group in stories:
+        head = representative([StoryMember(story, published.get(story)) for story in group])
+        for story in sorted(group - {head}):
+            con.execute(
+                "UPDATE articles SET duplicate_of = ?,"
+                " duplicate_kind = CASE WHEN article_id = ? THEN 'near' ELSE duplicate_kind END"
+                " WHERE article_id = ? OR duplicate_of = ?",
+                [head, story, story, story],
+            )
+
+
+def _merged_stories(links: Iterable[tuple[str, str]]) -> list[set[str]]:
+    """Connected groups of story ids (union-find), so A~B and B~C make one story."""
+    parent: dict[str, str] = {}
+
+    def root(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in links:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, set[str]] = {}
+    for x in list(parent):
+        groups.setdefault(root(x), set()).add(x)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[SourceState]) -> None:
+    """Remember each fetch: validators for the next conditional request, status, failure streak."""
+    latest = {s.url: s for s in sources}  # one row per URL: the batch's last fetch of it wins
+    frame = pd.DataFrame({
+        "url": _strings(latest),
+        "kind": _strings(s.kind for s in latest.values()),
+        "requested_url": _strings(s.requested_url for s in latest.values()),
+        "discovered_from": _strings(s.discovered_from for s in latest.values()),
+        "article_id": _strings(s.article_id for s in latest.values()),
+        "etag": _strings(s.etag for s in latest.values()),
+        "last_modified": _strings(s.last_modified for s in latest.values()),
+        "body_hash": _strings(s.body_hash for s in latest.values()),
+        "last_status": pd.array([s.status for s in latest.values()], dtype="Int32"),
+        "last_outcome": _strings(s.outcome for s in latest.values()),
+        "last_error": _strings(s.error for s in latest.values()),
+        "last_fetched_at": pd.to_datetime([s.fetched_at for s in latest.values()]),
+    })
+    with _frames(con, fetched=frame):
+        con.execute(
+            """
+            INSERT INTO sources
+            SELECT url, kind, requested_url, discovered_from, article_id, etag, last_modified, body_hash,
+                   last_status, last_outcome, last_error, last_fetched_at,
+                   CASE WHEN last_outcome = 'fetched' THEN last_fetched_at END,
+                   CASE WHEN last_outcome = 'failed' THEN 1 ELSE 0 END, last_fetched_at
+            FROM fetched
+            ON CONFLICT (url) DO UPDATE SET
+                kind = excluded.kind, requested_url = excluded.requested_url,
+                discovered_from = coalesce(excluded.discovered_from, discovered_from),
+                article_id = coalesce(excluded.article_id, article_id),
+                etag = CASE WHEN excluded.last_outcome = 'fetched' THEN excluded.etag ELSE etag END,
+                last_modified = CASE WHEN excluded.last_outcome = 'fetched'
+                                     THEN excluded.last_modified ELSE last_modified END,
+                body_hash = CASE WHEN excluded.last_outcome = 'fetched' THEN excluded.body_hash ELSE body_hash END,
+                last_changed_at = CASE WHEN excluded.last_outcome = 'fetched'
+                                            AND excluded.body_hash IS DISTINCT FROM body_hash
+                                       THEN excluded.last_fetched_at ELSE last_changed_at END,
+                last_status = excluded.last_status, last_outcome = excluded.last_outcome,
+                last_error = excluded.last_error, last_fetched_at = excluded.last_fetched_at,
+                consecutive_failures = CASE WHEN excluded.last_outcome = 'failed'
+                                            THEN consecutive_failures + 1 ELSE 0 END
+            """
+        )
 
 
 def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]) -> None:
@@ -357,7 +639,7 @@ def _recount_touched_entities(con: duckdb.DuckDBPyConnection) -> None:
 
 def _forget_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
     """Drop everything derived from articles about to be rewritten: audit segments, line keys
-    (uncounted), mentions (their entities marked for a recount), quotes and entity runs."""
+    (uncounted), mentions (their entities marked for a recount), quotes, entity runs and story signatures."""
     con.execute(
         f"INSERT INTO touched SELECT DISTINCT entity_id FROM entity_mentions"
         f" WHERE article_id IN (SELECT article_id FROM {relation})"
@@ -371,7 +653,8 @@ def _forget_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
         WHERE line_key_docs.line_key = old.line_key
         """
     )
-    for table in ("boilerplate_segments", "document_lines", "entity_mentions", "quotes", "entity_runs"):
+    for table in ("boilerplate_segments", "document_lines", "entity_mentions", "quotes", "entity_runs",
+                  "story_signatures", "story_bands"):
         con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM {relation})")
 
 

@@ -1,0 +1,194 @@
+"""What every ingest flow shares: the run's bookkeeping, the entity and load stages, worker pools.
+
+A flow reads and writes the warehouse in short connections (see
+`store.Warehouse`), so a user's DuckDB shell or notebook gets turns between
+batches; each flow run records itself in `ingest_runs` under its Prefect
+flow run id and publishes two artifacts: a markdown summary and a table of
+its failures.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from itertools import islice, repeat
+from multiprocessing import get_context
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from extractors.entities import extract_mentions, ner_available
+from extractors.entity_resolution import canonical_entities
+from extractors.quotes import extract_quotes
+from warehouse import store
+
+POOL_THRESHOLD = 40
+"""Fewer documents than this in a step are handled in-process: starting workers costs more."""
+FINISH_LOCK_WAIT = 15.0
+"""How long a failing run waits to record its end; past it the next run marks it interrupted."""
+
+
+@dataclass(slots=True)
+class RunRecord:
+    """A flow run as the warehouse and the Prefect UI see it."""
+
+    flow_name: str
+    warehouse: store.Warehouse
+    run_id: str = ""
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    new_titles: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Lines for the artifact that are not counts (e.g. "feed X: 304 not modified")."""
+    summary: dict = field(default_factory=dict)
+    """The run's row of `ingest_runs` once it has ended, with its duration and warehouse path."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        """Time a stage of the run for the summary artifact (stages overlap when pipelined)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.stage_seconds[name] = self.stage_seconds.get(name, 0.0) + time.perf_counter() - started
+
+
+@contextmanager
+def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Iterator[RunRecord]:
+    """Register a run in `ingest_runs`, and on the way out record how it ended and publish its artifacts.
+
+    The run is 'completed' when its body returns and 'failed' when it raises
+    (the exception goes on, so Prefect marks the flow run failed with it).
+    """
+    logger = get_run_logger()
+    warehouse = store.Warehouse(
+        db or store.default_db(), store.DEFAULT_LOCK_WAIT if lock_wait is None else lock_wait, logger.warning
+    )
+    record = RunRecord(flow_name, warehouse)
+    started = time.perf_counter()
+    with warehouse.writing() as con:
+        record.run_id = store.begin_run(con, flow_name, _prefect_run_id())
+    status = "failed"
+    try:
+        yield record
+        status = "completed"
+    finally:
+        try:
+            with replace(warehouse, lock_wait=min(warehouse.lock_wait, FINISH_LOCK_WAIT)).writing() as con:
+                summary = store.finish_run(con, record.run_id, status)
+                failures = store.run_failures(con, record.run_id)
+        except store.WarehouseLocked as exc:
+            logger.error("could not record the end of run %s: %s", record.run_id, exc)
+        else:
+            summary["seconds"] = round(time.perf_counter() - started, 2)
+            summary["db"] = str(Path(warehouse.path).absolute())
+            record.summary = summary
+            _publish_artifacts(record, summary, failures)
+
+
+@task(name="find-entities", cache_policy=NO_CACHE)
+def find_entities(load: store.LoadBatch, warehouse: store.Warehouse, pool: Executor | None) -> None:
+    """NER, canonical entities and quotes for the batch's freshly cleaned articles (never for unchanged ones)."""
+    if not load.cleaned:
+        return
+    eligible = [i for i, d in enumerate(load.cleaned) if ner_available(d.article.language)]
+    mentions = in_pool(pool, extract_mentions, [(load.cleaned[i].article.title, load.cleaned[i].article.body)
+                                                 for i in eligible])
+    with warehouse.reading() as con:
+        known = store.known_entities(con)
+    resolved = canonical_entities(mentions, known)
+    for i, doc in enumerate(load.cleaned):
+        load.cleaned[i] = replace(doc, entity_status=f"skipped: no NER pipeline for language {doc.article.language}")
+    for i, article_mentions in zip(eligible, resolved):
+        doc = load.cleaned[i]
+        quotes = extract_quotes(doc.article.body, article_mentions)
+        load.cleaned[i] = replace(doc, entity_status="done", mentions=tuple(article_mentions), quotes=tuple(quotes))
+
+
+@task(name="load-batch", cache_policy=NO_CACHE)
+def load_batch(load: store.LoadBatch, record: RunRecord) -> None:
+    """Land the batch in one transaction, holding the write lock only for it.
+
+    No task retry: waiting for the lock (with backoff, up to the run's
+    limit) is the retry, and a batch that cannot land is left for the next run whole.
+    """
+    with record.warehouse.writing() as con:
+        store.load_batch(con, record.run_id, load)
+    record.new_titles.extend(d.article.title for d in load.cleaned if d.article.title)
+    get_run_logger().info(
+        "loaded batch: %d new, %d updated, %d unchanged, %d duplicates, %d failed",
+        load.n_new, load.n_updated, len(load.unchanged_ids), len(load.duplicates), len(load.failures),
+    )
+
+
+def worker_pool(workers: int | None, n_items: int) -> Executor | None:
+    """Spawned worker processes for CPU-bound extraction, or None when the work is too small to pay for them."""
+    n = workers or os.cpu_count() or 1
+    if n_items < POOL_THRESHOLD or n < 2:
+        return None
+    return ProcessPoolExecutor(n, mp_context=get_context("spawn"))
+
+
+def in_pool(pool: Executor | None, work: Callable, items: list, *shared) -> list:
+    """Run `work` over items in chunks on the worker processes (or here, without a pool), in order."""
+    if pool is None or len(items) < POOL_THRESHOLD:
+        return work(items, *shared)
+    chunks = pool.map(work, chunked(items, 16), *(repeat(value) for value in shared))
+    return [result for chunk in chunks for result in chunk]
+
+
+def chunked(items: Iterable, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _publish_artifacts(record: RunRecord, summary: dict, failures: list[tuple[str, str, str]]) -> None:
+    key = record.flow_name.replace("_", "-")
+    create_markdown_artifact(
+        key=f"{key}-summary", markdown=summary_markdown(record, summary, failures),
+        description=f"{record.flow_name} run {record.run_id}",
+    )
+    create_table_artifact(
+        key=f"{key}-failures",
+        table=[{"source": uri, "stage": stage, "reason": error} for uri, stage, error in failures],
+        description=f"Inputs that did not land in run {record.run_id}, with the reason",
+    )
+
+
+def summary_markdown(record: RunRecord, summary: dict, failures: list[tuple[str, str, str]]) -> str:
+    lines = [
+        f"# {record.flow_name}: {summary['status']}",
+        f"Warehouse: `{summary['db']}`, run `{summary['run_id']}`, {summary['seconds']} s",
+        "",
+        "| seen | new | updated | unchanged | not modified (304) | duplicates | failed |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {summary['n_seen']} | {summary['n_new']} | {summary['n_updated']} | {summary['n_unchanged']}"
+        f" | {summary['n_not_modified']} | {summary['n_duplicates']} | {summary['n_failed']} |",
+    ]
+    if record.stage_seconds:
+        lines += ["", "## Time per stage", "| stage | seconds |", "|---|---:|"]
+        lines += [f"| {name} | {seconds:.2f} |" for name, seconds in record.stage_seconds.items()]
+    if record.notes:
+        lines += ["", "## Notes", *[f"- {note}" for note in record.notes]]
+    if record.new_titles:
+        lines += ["", "## New or updated articles", *[f"- {t}" for t in record.new_titles[:50]]]
+        if len(record.new_titles) > 50:
+            lines.append(f"- ... and {len(record.new_titles) - 50} more")
+    if failures:
+        lines += ["", "## Failures", "| source | stage | reason |", "|---|---|---|"]
+        lines += [f"| {uri} | {stage} | {error} |" for uri, stage, error in failures[:100]]
+        if len(failures) > 100:
+            lines.append(f"\n... and {len(failures) - 100} more in the failures table artifact")
+    return "\n".join(lines)
+
+
+def _prefect_run_id() -> str | None:
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
