@@ -11,7 +11,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 QUIET_PIP := { grep -v "^WARNING: Location" || true; }
 
-.PHONY: run test bench clean-db
+.PHONY: run serve test bench clean-db
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@$(BIN)/newsflow ingest data/seeds --db $(DB); status=$$?; [ $$status -le 1 ] || exit $$status
 	@$(BIN)/newsflow sql --db $(DB) "SELECT left(title, 60) AS title, published_at::DATE AS published, authors, language, word_count FROM articles ORDER BY source_uri LIMIT 5"
+
+serve: $(STAMP)
+	$(BIN)/newsflow serve
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

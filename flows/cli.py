@@ -15,6 +15,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from flows import serve
+
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
 
 _DB_HELP = "warehouse file (default: $NEWSFLOW_DB, else data/news.duckdb)"
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="table (default), csv, or json (one array of objects)")
     sql.add_argument("--max-width", type=int, default=160, help="table width in characters (default 160)")
     sql.set_defaults(handler=_sql)
+
+    serve.add_parser(commands)
     return parser
 
 

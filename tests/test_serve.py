@@ -1,0 +1,299 @@
+"""`newsflow serve` against a real Prefect server: it starts one, serves prefect.yaml's deployment,
+runs it when triggered through the API, and leaves no process behind on Ctrl-C.
+
+One `newsflow serve` for the module (its server's start-up costs ~6-25 s on 2 cores), with its own
+PREFECT_HOME, seeds copy and warehouse file, started from a directory that is not the project's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from flows.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "data" / "seeds"
+FLOW, NAME = "ingest_stored", "stored-hourly"
+START_TIMEOUT = 240.0  # server (fresh database: migrations) + serve's imports and deployment, busy 2-core box
+RUN_TIMEOUT = 240.0
+STOP_TIMEOUT = 60.0  # serve's own shutdown, then up to 15 s for the server's process group
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen
+    api_url: str
+    port: int
+    home: Path
+    seeds: Path
+    db: Path
+    log: Path
+    tree: set[tuple[int, str]] = field(default_factory=set)
+
+    def log_tail(self, lines: int = 60) -> str:
+        text = self.log.read_text(encoding="utf-8", errors="replace") if self.log.exists() else ""
+        server_log = self.home / "serve-server.log"
+        if server_log.exists():
+            text += "\n--- server log ---\n" + server_log.read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, object]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+    except (urllib.error.URLError, OSError):
+        return 0, None
+
+
+def _proc_stat(pid: int) -> tuple[int, str, str] | None:
+    """(parent pid, state, start time) of a live process, from /proc (no psutil in the venv)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return int(fields[1]), fields[0], fields[19]
+
+
+def _process_tree(root: int) -> set[tuple[int, str]]:
+    """(pid, start time) of `root` and all its descendants."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
+            parents[int(entry.name)] = stat
+    tree, frontier = set(), [root]
+    while frontier:
+        pid = frontier.pop()
+        if pid in parents:
+            tree.add((pid, parents[pid][2]))
+            frontier += [child for child, (ppid, _, _) in parents.items() if ppid == pid]
+    return tree
+
+
+def _alive(tree: set[tuple[int, str]]) -> list[str]:
+    """Processes of `tree` still running (zombies and reused pids do not count), with their command lines."""
+    alive = []
+    for pid, started in tree:
+        stat = _proc_stat(pid)
+        if stat and stat[2] == started and stat[1] != "Z":
+            try:
+                cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            alive.append(f"{pid}: {cmd}")
+    return alive
+
+
+def _kill_tree(served: Served) -> None:
+    for pid, _ in served.tree | _process_tree(served.process.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    for pid, _ in served.tree:  # the server leads its own process group
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Served:
+    tmp = tmp_path_factory.mktemp("serve")
+    seeds = tmp / "seeds"
+    shutil.copytree(SEEDS, seeds)
+    db = tmp / "warehouse.duckdb"
+    # The project's deployment, pointed at private files (absolute paths). Its schedule is kept but
+    # inactive, so a top-of-the-hour run cannot race the triggered run for the warehouse file.
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    (entry,) = [d for d in config["deployments"] if d["name"] == NAME]
+    entry = {
+        **entry,
+        "parameters": {**entry["parameters"], "paths": [str(seeds)], "db": str(db)},
+        "schedules": [{**s, "active": False} for s in entry["schedules"]],
+    }
+    prefect_yaml = tmp / "prefect.yaml"
+    prefect_yaml.write_text(yaml.safe_dump({"name": "newsflow-test", "deployments": [entry]}))
+
+    port = _free_port()
+    home = tmp / "prefect-home"
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    log = tmp / "serve.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--prefect-yaml", str(prefect_yaml)],
+            cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    served = Served(process, f"http://127.0.0.1:{port}/api", port, home, seeds, db, log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            served.tree |= _process_tree(process.pid)
+            if _get(f"{served.api_url}/deployments/name/{FLOW}/{NAME}")[0] == 200:
+                break
+            assert process.poll() is None, f"newsflow serve exited ({process.returncode}):\n{served.log_tail()}"
+            assert time.monotonic() < deadline, f"deployment not served in {START_TIMEOUT} s:\n{served.log_tail()}"
+            time.sleep(1)
+        yield served
+    finally:
+        if process.poll() is None:
+            _kill_tree(served)
+            process.wait(timeout=10)
+
+
+@pytest.fixture
+def api(served):
+    """This process's Prefect client pointed at the served API (and away from the project's PREFECT_HOME)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_HOME, temporary_settings
+
+    with temporary_settings(updates={PREFECT_API_URL: served.api_url, PREFECT_HOME: str(served.home)}):
+        yield served.api_url
+
+
+def test_help_says_how_to_use_an_existing_api(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve", "--help"])
+    assert exit_.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "PREFECT_API_URL" in help_text and "PREFECT_API_KEY" in help_text
+
+
+def test_every_deployment_of_prefect_yaml_is_built_generically(tmp_path):
+    from flows.serve import ServeError, load_deployments
+
+    prefect_yaml = tmp_path / "prefect.yaml"
+    prefect_yaml.write_text(yaml.safe_dump({"deployments": [
+        {"name": "feeds-15min", "entrypoint": "flows/ingest_stored.py:ingest_stored",
+         "parameters": {"paths": ["data/seeds"]}, "schedules": [{"interval": 900}], "tags": ["source:feeds"],
+         "work_pool": {"name": "newsflow-local"}},
+        {"name": "sitemaps-daily", "entrypoint": "flows/ingest_stored.py:ingest_stored",
+         "description": "daily", "schedules": [{"cron": "30 4 * * *", "timezone": "Europe/Paris"}]},
+    ]}))
+    feeds, sitemaps = load_deployments(prefect_yaml)
+    assert (feeds.name, feeds.flow_name, feeds.parameters, feeds.tags) == (
+        "feeds-15min", "ingest_stored", {"paths": ["data/seeds"]}, ["source:feeds"])
+    assert feeds.schedules[0].schedule.interval.total_seconds() == 900
+    assert feeds.work_pool_name is None
+    assert (sitemaps.schedules[0].schedule.cron, sitemaps.schedules[0].schedule.timezone) == ("30 4 * * *", "Europe/Paris")
+    assert sitemaps.description == "daily"
+    assert [d.name for d in load_deployments(prefect_yaml, ["ingest_stored/sitemaps-daily"])] == ["sitemaps-daily"]
+    with pytest.raises(ServeError, match="no deployment named nope"):
+        load_deployments(prefect_yaml, ["nope"])
+
+
+def _serve_fails(*args: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
+    return subprocess.run([sys.executable, "-m", "flows.cli", "serve", *args], env={**clean, **env},
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_a_port_taken_by_something_else_is_a_clear_error(tmp_path):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    class NotPrefect(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_error(404)
+
+        def log_message(self, *args):
+            pass
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), NotPrefect) as other:
+        Thread(target=other.serve_forever, daemon=True).start()
+        result = _serve_fails("--port", str(other.server_address[1]), PREFECT_HOME=str(tmp_path))
+        other.shutdown()
+    assert result.returncode == 2
+    assert "is in use by something that is not a Prefect API" in result.stderr
+    assert not (tmp_path / "serve-server.log").exists()  # no server was started
+
+
+def test_no_server_needs_an_answering_api(tmp_path):
+    result = _serve_fails("--no-server", PREFECT_HOME=str(tmp_path))
+    assert result.returncode == 2 and "--no-server needs PREFECT_API_URL" in result.stderr
+    result = _serve_fails("--no-server", PREFECT_HOME=str(tmp_path), PREFECT_API_URL=f"http://127.0.0.1:{_free_port()}/api")
+    assert result.returncode == 2 and "no Prefect API answers at PREFECT_API_URL" in result.stderr
+
+
+def test_deployment_is_listed_with_its_cron_schedule(served, api):
+    status, deployment = _get(f"{api}/deployments/name/{FLOW}/{NAME}")
+    assert status == 200
+    (schedule,) = deployment["schedules"]
+    assert schedule["schedule"]["cron"] == "0 * * * *"
+    assert schedule["schedule"]["timezone"] == "UTC"
+    assert schedule["active"] is False  # as the test's prefect.yaml says: schedule keys pass through
+    assert deployment["parameters"] == {"paths": [str(served.seeds)], "db": str(served.db)}
+    assert deployment["tags"] == ["source:stored"]
+    assert deployment["work_pool_name"] is None  # served: runs execute in newsflow serve's children
+    assert deployment["entrypoint"] == "flows/ingest_stored.py:ingest_stored"
+
+
+def test_triggered_run_completes_with_its_artifact_and_warehouse_rows(served, api):
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    flow_run = run_deployment(name=f"{FLOW}/{NAME}", timeout=RUN_TIMEOUT)
+    assert flow_run.state is not None and flow_run.state.is_completed(), (
+        f"flow run {flow_run.id} ended {flow_run.state!r}:\n{served.log_tail()}"
+    )
+
+    with get_client(sync_client=True) as client:
+        response = client.request(  # the typed read_artifacts of this client version sends nulls (422)
+            "POST", "/artifacts/filter",
+            json={"artifacts": {"key": {"any_": ["ingest-stored-summary"]},
+                                "flow_run_id": {"any_": [str(flow_run.id)]}}},
+        )
+    (artifact,) = response.json()
+    assert artifact["type"] == "markdown"
+    assert "| 5 | 5 | 0 | 0 | 0 | 0 |" in artifact["data"]
+    assert str(served.db) in artifact["data"]
+
+    con = duckdb.connect(str(served.db), read_only=True)
+    try:
+        n_articles = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        runs = con.execute("SELECT status, prefect_flow_run_id FROM ingest_runs").fetchall()
+    finally:
+        con.close()
+    assert n_articles == 5
+    assert runs == [("completed", str(flow_run.id))]
+
+
+def test_ctrl_c_stops_serving_and_leaves_no_process(served):
+    served.tree |= _process_tree(served.process.pid)
+    commands = " ".join(_alive(served.tree))
+    assert "prefect server start" in commands and f"--port {served.port}" in commands
+
+    os.killpg(served.process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends (the server has its own group)
+    try:
+        returncode = served.process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"newsflow serve still running {STOP_TIMEOUT} s after SIGINT:\n{served.log_tail()}")
+    assert returncode == 0, served.log_tail()
+    assert "Prefect server stopped" in served.log.read_text()
+    assert _alive(served.tree) == []
+    assert _get(f"{served.api_url}/health")[0] == 0
