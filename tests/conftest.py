@@ -12,6 +12,8 @@ import flows  # noqa: F401  (pins PREFECT_HOME and analytics before Prefect load
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "data" / "seeds"
 
+pytest_plugins = ["webserver_fixtures"]  # `web`: a real HTTP server on 127.0.0.1 (tests/webserver.py)
+
 
 @pytest.fixture(scope="session")
 def prefect_api():
