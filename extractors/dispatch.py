@@ -16,9 +16,10 @@ from extractors.decoding import RejectedInput
 from extractors.html_extraction import extract_html
 from extractors.model import Article
 from extractors.near_duplicates import story_signature
-from extractors.signatures import content_hash
+from extractors.signatures import article_id, content_hash
 from extractors.stored_files import read_document, source_uri
 from extractors.text_cleaning import clean_text, line_key
+from extractors.urls import page_canonical_url
 
 
 MIN_BODY_WORDS = 10
@@ -71,9 +72,9 @@ def scan_document(path: Path, stored_hash: str | None = None) -> ScannedDocument
     return ScannedDocument(uri, raw.kind, raw.text, digest, keys)
 
 
-def extract_article(kind: str, text: str, recurring: Collection[str] = frozenset()) -> Article:
+def extract_article(kind: str, text: str, recurring: Collection[str] = frozenset(), url: str | None = None) -> Article:
     if kind == "html":
-        return extract_html(text)
+        return extract_html(text, url)
     return clean_text(text, recurring=recurring)
 
 
@@ -81,16 +82,44 @@ def extract_many(
     documents: Sequence[tuple[str, str]], recurring: Collection[str] = frozenset()
 ) -> list[ExtractionResult]:
     """Extract (kind, text) pairs in order, turning each document's error into a result."""
-    results = []
-    for kind, text in documents:
-        try:
-            article = extract_article(kind, text, recurring)
-        except Exception as exc:  # a broken page must not sink the batch
-            results.append(ExtractionResult(None, f"{type(exc).__name__}: {exc}"))
-            continue
-        words = len(article.body.split())
-        if words < MIN_BODY_WORDS:
-            results.append(ExtractionResult(None, f"no story text found in the document ({words} words left)"))
-        else:
-            results.append(ExtractionResult(article, signature=tuple(story_signature(article.body))))
-    return results
+    return [extract_checked(kind, text, recurring) for kind, text in documents]
+
+
+def extract_checked(
+    kind: str, text: str, recurring: Collection[str] = frozenset(), url: str | None = None
+) -> ExtractionResult:
+    """One document's article and story signature, or the reason there is none (never an exception)."""
+    try:
+        article = extract_article(kind, text, recurring, url)
+    except Exception as exc:  # a broken page must not sink the batch
+        return ExtractionResult(None, f"{type(exc).__name__}: {exc}")
+    words = len(article.body.split())
+    if words < MIN_BODY_WORDS:
+        return ExtractionResult(None, f"no story text found in the document ({words} words left)")
+    return ExtractionResult(article, signature=tuple(story_signature(article.body)))
+
+
+@dataclass(frozen=True)
+class PageExtraction:
+    """A fetched page as an article, under the identity its own canonical link gives it."""
+
+    canonical_url: str
+    article_id: str
+    content_hash: str
+    """Of the extracted title and body, not the HTML: ads and timestamps change every fetch."""
+    result: ExtractionResult
+
+
+def extract_pages(pages: Sequence[tuple[str, str]]) -> list[PageExtraction]:
+    """Extract fetched (final URL, HTML) pairs in order: article, canonical identity, fingerprint."""
+    extracted = []
+    for url, html in pages:
+        canonical = page_canonical_url(url, html)
+        result = extract_checked("html", html, url=canonical)
+        article = result.article
+        digest = ""
+        if article is not None:
+            article.url = canonical
+            digest = content_hash(f"{article.title or ''}\n{article.body}")
+        extracted.append(PageExtraction(canonical, article_id(canonical), digest, result))
+    return extracted

@@ -20,6 +20,21 @@ from flows import serve
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
 
 _DB_HELP = "warehouse file (default: $NEWSFLOW_DB, else data/news.duckdb)"
+_LOCK_HELP = ("seconds a load waits while another process (a DuckDB shell, a notebook) holds the warehouse file; "
+              "past it the run fails and its unloaded batches wait for the next run (default 300)")
+_WEB_EXIT = (" Exit status: 0 everything landed or was unchanged, 1 some inputs failed (see the failures table), "
+             "2 nothing could be ingested.")
+_WEB_COMMANDS = [
+    ("fetch", "fetch and ingest article URLs",
+     "Fetch article pages (politely: robots.txt, one request at a time per host, conditional GET) through "
+     "the ingest_urls Prefect flow, extract them and load them.", "URL"),
+    ("feeds", "ingest the new articles of RSS/Atom/JSON feeds",
+     "Fetch RSS 0.9x/1.0/2.0, Atom or JSON feeds (conditional GET: an unchanged feed costs a 304) through the "
+     "ingest_feeds Prefect flow, then fetch and ingest the articles the warehouse does not hold yet.", "FEED_URL"),
+    ("sitemap", "ingest the new articles of sitemaps",
+     "Fetch sitemaps (urlset, sitemap index, Google News sitemap, gzip) through the ingest_feeds Prefect flow, "
+     "then fetch and ingest the articles the warehouse does not hold yet.", "SITEMAP_URL"),
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsflow",
-        description="News-ingestion warehouse: stored articles into a clean DuckDB warehouse.",
+        description="News-ingestion warehouse: stored articles, web pages, feeds and sitemaps into a clean "
+        "DuckDB warehouse.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -52,7 +68,30 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--no-entities", action="store_true",
                         help="skip NER, entity resolution and quotes (faster first bulk loads)")
     ingest.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    ingest.add_argument("--lock-wait", type=float, default=None, metavar="SECONDS", help=_LOCK_HELP)
     ingest.set_defaults(handler=_ingest)
+
+    for name, help_text, description, what in _WEB_COMMANDS:
+        web = commands.add_parser(name, help=help_text, description=description + _WEB_EXIT)
+        web.add_argument("urls", nargs="*", metavar=what, help=f"{what.removesuffix('URL').replace('_', ' ').lower()}URLs to ingest")
+        web.add_argument("--from-file", metavar="FILE", help="also read URLs from FILE, one per line (# comments)")
+        web.add_argument("--db", help=_DB_HELP)
+        if name != "fetch":
+            web.add_argument("--max-new", type=int, default=None, metavar="N",
+                             help="fetch at most N new articles this run, newest first (default 1000)")
+        web.add_argument("--delay", type=float, default=1.0, metavar="SECONDS",
+                         help="least seconds between two requests to one host (default 1; robots.txt "
+                         "Crawl-delay raises it)")
+        web.add_argument("--contact", metavar="URL", help="contact URL sent in the User-Agent (newsflow/0.1 (+URL))")
+        web.add_argument("--allow-private", action="store_true",
+                         help="allow loopback, private and link-local addresses (refused by default so a feed "
+                         "cannot make newsflow probe an internal network)")
+        web.add_argument("--batch-size", type=int, default=None, help="pages per extraction/load batch (default 50)")
+        web.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per core)")
+        web.add_argument("--no-entities", action="store_true", help="skip NER, entity resolution and quotes")
+        web.add_argument("--lock-wait", type=float, default=None, metavar="SECONDS", help=_LOCK_HELP)
+        web.add_argument("--json", action="store_true", help="print the run summary as JSON")
+        web.set_defaults(handler=_ingest_web)
 
     sql = commands.add_parser(
         "sql",
@@ -65,6 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="table (default), csv, or json (one array of objects)")
     sql.add_argument("--max-width", type=int, default=160, help="table width in characters (default 160)")
     sql.set_defaults(handler=_sql)
+
+    export = commands.add_parser(
+        "export",
+        help="write a Parquet snapshot of the warehouse for long analyses",
+        description="Write every public table and view of the warehouse as Parquet files into a new snapshot "
+        "folder (written aside, then renamed into place), from a read-only connection. pandas, Polars and the "
+        "DuckDB shell read the snapshot without touching the live file, so ingest runs never wait for an analysis.",
+    )
+    export.add_argument("--db", help=_DB_HELP)
+    export.add_argument("--out", default=None, metavar="DIR",
+                        help="snapshot folder (default: data/exports/<UTC timestamp>); must not exist yet")
+    export.set_defaults(handler=_export)
 
     serve.add_parser(commands)
     return parser
@@ -81,7 +132,7 @@ def _ingest(args: argparse.Namespace) -> int:
     try:
         summary = ingest_stored(
             paths=list(args.paths), db=db, batch_size=args.batch_size or DEFAULT_BATCH_SIZE, workers=args.workers,
-            entities=not args.no_entities,
+            entities=not args.no_entities, lock_wait=args.lock_wait,
         )
     except Exception as exc:
         logging.getLogger("newsflow").debug("run failed", exc_info=True)
@@ -97,11 +148,60 @@ def _ingest(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK
 
 
+def _ingest_web(args: argparse.Namespace) -> int:
+    import logging
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from flows import ingest_web
+    from warehouse.store import default_db
+
+    if not args.urls and not args.from_file:
+        print(f"newsflow {args.command}: give URLs or --from-file FILE", file=sys.stderr)
+        return EXIT_NOTHING
+    common = dict(
+        db=args.db or default_db(), batch_size=args.batch_size or ingest_web.DEFAULT_BATCH_SIZE,
+        workers=args.workers, entities=not args.no_entities, allow_private=args.allow_private,
+        host_delay=args.delay, contact=args.contact, lock_wait=args.lock_wait,
+    )
+    try:
+        if args.command == "fetch":
+            summary = ingest_web.ingest_urls(urls=list(args.urls), urls_file=args.from_file, **common)
+        else:
+            summary = ingest_web.ingest_feeds(
+                feeds=list(args.urls), feeds_file=args.from_file,
+                max_new_pages=args.max_new or ingest_web.DEFAULT_MAX_NEW_PAGES, **common,
+            )
+    except Exception as exc:
+        logging.getLogger("newsflow").debug("run failed", exc_info=True)
+        print(f"newsflow {args.command}: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_NOTHING
+    print(json.dumps(summary, default=str, indent=2) if args.json else format_summary(summary))
+    if summary["n_failed"] and summary["n_failed"] == summary["n_seen"] and not summary["n_not_modified"]:
+        return EXIT_NOTHING
+    return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from warehouse.export import export_snapshot
+    from warehouse.store import default_db
+
+    try:
+        folder, tables = export_snapshot(args.db or default_db(), args.out)
+    except Exception as exc:
+        print(f"newsflow export: {exc}", file=sys.stderr)
+        return EXIT_NOTHING
+    print(f"wrote {len(tables)} tables to {folder}/")
+    for name, rows in tables.items():
+        print(f"  {name}.parquet  {rows:,} rows")
+    return EXIT_OK
+
+
 def format_summary(summary: dict) -> str:
     return (
         f"run {summary['run_id']} {summary['status']} in {summary['seconds']} s -> {summary['db']}\n"
         f"  seen {summary['n_seen']} | new {summary['n_new']} | updated {summary['n_updated']} | "
-        f"unchanged {summary['n_unchanged']} | duplicates {summary['n_duplicates']} | failed {summary['n_failed']}"
+        f"unchanged {summary['n_unchanged']} | not modified (304) {summary['n_not_modified']} | "
+        f"duplicates {summary['n_duplicates']} | failed {summary['n_failed']}"
     )
 
 

@@ -34,7 +34,7 @@ def test_ingest_exit_status_says_what_landed(seeds_copy, db_path, tmp_path, caps
     assert "seen 5 | new 5" in capsys.readouterr().out
     (seeds_copy / "empty.txt").write_bytes(b"")
     assert main(["ingest", str(seeds_copy), "--db", str(db_path)]) == 1
-    assert "unchanged 5 | duplicates 0 | failed 1" in capsys.readouterr().out
+    assert "unchanged 5 | not modified (304) 0 | duplicates 0 | failed 1" in capsys.readouterr().out
     nothing = tmp_path / "nothing"
     nothing.mkdir()
     (nothing / "a.pdf").write_bytes(b"%PDF-1.4")

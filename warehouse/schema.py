@@ -160,6 +160,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             consecutive_failures INTEGER NOT NULL,
             first_seen_at        TIMESTAMP NOT NULL
         );
+        CREATE TABLE robots_txt (
+            site       VARCHAR PRIMARY KEY,
+            body       VARCHAR NOT NULL,
+            fetched_at TIMESTAMP NOT NULL
+        );
         CREATE TABLE story_signatures (
             article_id VARCHAR PRIMARY KEY,
             minhash    UINTEGER[] NOT NULL

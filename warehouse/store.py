@@ -110,6 +110,8 @@ class LoadBatch:
     unchanged_ids: list[str] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     sources: list[SourceState] = field(default_factory=list)
+    robots: dict[str, str] = field(default_factory=dict)
+    """robots.txt texts fetched in this batch's run, by "scheme://host[:port]" ("" when there is none)."""
     n_not_modified: int = 0
     """Conditional requests answered 304 (feeds, sitemaps and pages)."""
 
@@ -124,6 +126,10 @@ class LoadBatch:
     @property
     def n_seen(self) -> int:
         return len(self.cleaned) + len(self.duplicates) + len(self.unchanged_ids) + len(self.failures)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.n_seen or self.sources or self.robots or self.n_not_modified)
 
 
 def default_db() -> str:
@@ -262,6 +268,38 @@ def run_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str,
     ).fetchall()
 
 
+def source_states(con: duckdb.DuckDBPyConnection, urls: Iterable[str]) -> dict[str, SourceState]:
+    """The last fetch of each of these canonical URLs the warehouse remembers (validators, body hash, article)."""
+    with _frames(con, wanted=pd.DataFrame({"url": _strings(urls)})):
+        rows = con.execute(
+            "SELECT url, kind, requested_url, last_outcome, last_fetched_at, last_status, last_error, etag,"
+            " last_modified, body_hash, article_id, discovered_from FROM sources JOIN wanted USING (url)"
+        ).fetchall()
+    return {row[0]: SourceState(*row) for row in rows}
+
+
+ROBOTS_MAX_AGE_HOURS = 24
+"""How long a fetched robots.txt is trusted, as Google does: rules change rarely, requests add up."""
+
+
+def recent_robots(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """robots.txt texts fetched within the last ROBOTS_MAX_AGE_HOURS, by "scheme://host[:port]"."""
+    return dict(con.execute(
+        "SELECT site, body FROM robots_txt WHERE fetched_at > now()::TIMESTAMP - to_hours(?)",
+        [ROBOTS_MAX_AGE_HOURS],
+    ).fetchall())
+
+
+def ingested_urls(con: duckdb.DuckDBPyConnection, urls: Mapping[str, str]) -> set[str]:
+    """Which of these canonical URLs (mapped to their article ids) already gave an article."""
+    frame = pd.DataFrame({"url": _strings(urls), "article_id": _strings(urls.values())})
+    with _frames(con, wanted=frame):
+        return {url for (url,) in con.execute(
+            "SELECT w.url FROM wanted w WHERE EXISTS (SELECT 1 FROM articles a WHERE a.article_id = w.article_id)"
+            " OR EXISTS (SELECT 1 FROM sources s WHERE s.url = w.url AND s.article_id IS NOT NULL)"
+        ).fetchall()}
+
+
 def stored_hashes(con: duckdb.DuckDBPyConnection, article_ids: Iterable[str]) -> dict[str, str]:
     """Content hash of each of these articles the warehouse holds: the unchanged check, before cleaning."""
     with _frames(con, ids=pd.DataFrame({"article_id": _strings(article_ids)})):
@@ -347,6 +385,13 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
                 con.execute("INSERT INTO failures SELECT *, now()::TIMESTAMP FROM failed")
         if batch.sources:
             _upsert_sources(con, batch.sources)
+        if batch.robots:
+            robots = pd.DataFrame({"site": _strings(batch.robots), "body": _strings(batch.robots.values())})
+            with _frames(con, robots=robots):
+                con.execute(
+                    "INSERT INTO robots_txt SELECT site, body, now()::TIMESTAMP FROM robots ON CONFLICT (site)"
+                    " DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at"
+                )
         con.execute(
             """
             UPDATE ingest_runs SET n_seen = n_seen + ?, n_new = n_new + ?, n_updated = n_updated + ?,

@@ -1,0 +1,356 @@
+"""Flows `ingest_urls` and `ingest_feeds`: pages, feeds and sitemaps from the web into the warehouse.
+
+Fetching is polite and conditional (extractors.fetching): hosts in
+parallel, one request at a time and a delay per host, 304s for what has not
+changed. Results stream out of the fetcher into batches; while the fetcher
+waits out the politeness delays, worker processes extract batch k and the
+flow loads batch k-1, so extraction hides behind the waiting. A feed run
+fetches its feeds and sitemaps first (sitemap indexes to a bounded depth),
+then only the article URLs the warehouse has not ingested yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import quote
+
+from extractors.decoding import RejectedInput
+from extractors.dispatch import extract_pages
+from extractors.feeds import parse_feed
+from extractors.fetching import Fetcher, FetchPolicy, FetchRequest, FetchResult
+from extractors.signatures import article_id
+from extractors.urls import canonical_url
+from flows.stages import RunRecord, find_entities, in_pool, load_batch, recorded_run, worker_pool
+from warehouse import store
+
+DEFAULT_BATCH_SIZE = 50
+"""Pages per extraction and load: small enough that extraction starts while the fetcher still waits."""
+DEFAULT_MAX_NEW_PAGES = 1000
+"""Article URLs a feed run fetches at most (newest first); a 50,000-URL sitemap is worked off over runs."""
+MAX_SITEMAP_DEPTH = 2
+"""Sitemap index -> sitemap -> articles; deeper nesting is a loop or a trap."""
+
+
+@dataclass(frozen=True)
+class PageTarget:
+    """An article URL to fetch: as given (what we request) and canonical (what identifies it)."""
+
+    url: str
+    canonical: str
+    discovered_from: str | None = None
+    published_at: dt.datetime | None = None
+
+
+@dataclass(slots=True)
+class FetchedBatch:
+    """Pages fetched with new bytes, waiting for extraction; the rest of the batch is settled already."""
+
+    pages: list[tuple[PageTarget, FetchResult, str]] = field(default_factory=list)
+    load: store.LoadBatch = field(default_factory=store.LoadBatch)
+
+
+def fetch_policy(allow_private: bool, host_delay: float, contact: str | None) -> FetchPolicy:
+    contact_url = {"user_agent_contact": contact} if contact else {}
+    return FetchPolicy(allow_private=allow_private, host_delay=host_delay, **contact_url)
+
+
+@flow(name="ingest_urls")
+def ingest_urls(
+    urls: list[str] | None = None,
+    urls_file: str | None = None,
+    db: str | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+    entities: bool = True,
+    allow_private: bool = False,
+    host_delay: float = 1.0,
+    contact: str | None = None,
+    lock_wait: float | None = None,
+) -> dict:
+    """Fetch article pages (conditionally, politely), extract them and load them.
+
+    `urls_file`: a text file of URLs, one per line (# comments allowed), added to `urls`.
+    `allow_private`: permit loopback and private addresses (local tests; never for untrusted feeds).
+    `host_delay`: least seconds between requests to one host. `contact`: URL in the User-Agent.
+    """
+    with recorded_run("ingest_urls", db, lock_wait) as record:
+        targets, invalid = _targets(read_url_list(urls, urls_file))
+        _land(record, store.LoadBatch(failures=invalid))
+        with _fetcher(record, fetch_policy(allow_private, host_delay, contact)) as fetcher:
+            _ingest_pages(record, fetcher, targets, batch_size, workers, entities)
+    return record.summary
+
+
+@flow(name="ingest_feeds")
+def ingest_feeds(
+    feeds: list[str] | None = None,
+    feeds_file: str | None = None,
+    db: str | None = None,
+    max_new_pages: int = DEFAULT_MAX_NEW_PAGES,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    workers: int | None = None,
+    entities: bool = True,
+    allow_private: bool = False,
+    host_delay: float = 1.0,
+    contact: str | None = None,
+    lock_wait: float | None = None,
+) -> dict:
+    """Fetch RSS/Atom/JSON feeds and sitemaps (conditionally), then ingest the article URLs new to the warehouse.
+
+    The format is read from the content, so feeds and sitemaps (urlset, index,
+    Google News, gzipped) can be mixed. `max_new_pages` bounds one run's article
+    fetches, newest first; the rest wait for the next run.
+    """
+    with recorded_run("ingest_feeds", db, lock_wait) as record:
+        feed_targets, invalid = _targets(read_url_list(feeds, feeds_file))
+        with _fetcher(record, fetch_policy(allow_private, host_delay, contact)) as fetcher:
+            with record.stage("feeds"):
+                listed, feed_load = fetch_feeds(quote(fetcher), quote(record), [t.url for t in feed_targets])
+            feed_load.failures.extend(invalid)
+            _land(record, feed_load)
+            pages = _new_pages(record, listed, max_new_pages)
+            _ingest_pages(record, fetcher, pages, batch_size, workers, entities)
+    return record.summary
+
+
+@contextmanager
+def _fetcher(record: RunRecord, policy: FetchPolicy) -> Iterator[Fetcher]:
+    """A fetcher for the run that knows the robots.txt files of recent runs, and stores the ones it fetched."""
+    with record.warehouse.reading() as con:
+        known = store.recent_robots(con)
+    with Fetcher(policy, known_robots=known) as fetcher:
+        yield fetcher
+        _land(record, store.LoadBatch(robots=dict(fetcher.fetched_robots)))
+
+
+def read_url_list(urls: Sequence[str] | None, urls_file: str | None) -> list[str]:
+    """URLs given directly and in a file (one per line; blank lines and # comments skipped)."""
+    listed = list(urls or [])
+    if urls_file:
+        for line in Path(urls_file).read_text(encoding="utf-8").splitlines():
+            line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
+            if line:
+                listed.append(line)
+    return listed
+
+
+def _targets(urls: Sequence[str], discovered_from: str | None = None) -> tuple[list[PageTarget], list[store.Failure]]:
+    """One target per canonical URL (the first variant given is the one fetched); bad URLs become failures."""
+    targets: dict[str, PageTarget] = {}
+    invalid = []
+    for url in urls:
+        try:
+            canonical = canonical_url(url)
+        except ValueError as exc:
+            invalid.append(store.Failure(url, "url", f"not an http(s) URL: {exc}"))
+            continue
+        targets.setdefault(canonical, PageTarget(url, canonical, discovered_from))
+    return list(targets.values()), invalid
+
+
+@task(name="fetch-feeds", cache_policy=NO_CACHE)
+def fetch_feeds(fetcher: Fetcher, record: RunRecord, urls: list[str]) -> tuple[list[PageTarget], store.LoadBatch]:
+    """Fetch and parse feeds and sitemaps (conditional GET), following sitemap indexes; list their articles."""
+    load = store.LoadBatch()
+    listed: dict[str, PageTarget] = {}
+    seen: set[str] = set()
+    level = [(url, canonical_url(url)) for url in urls]
+    for depth in range(MAX_SITEMAP_DEPTH + 1):
+        with record.warehouse.reading() as con:
+            states = store.source_states(con, [canonical for _, canonical in level])
+        seen.update(canonical for _, canonical in level)
+        requested = {url: canonical for url, canonical in level}
+        requests = [FetchRequest(url, "feed", *_validators(states.get(canonical))) for url, canonical in level]
+        children: list[tuple[str, str]] = []
+        for result in fetcher.fetch_many(requests):
+            feed_url = requested[result.request.url]
+            kind, entries, sitemaps = _read_feed(record, load, feed_url, result)
+            load.sources.append(_source_state(feed_url, kind, result, body_hash=_body_hash(result)))
+            for entry in entries:
+                try:
+                    canonical = canonical_url(entry.url)
+                except ValueError:
+                    continue
+                listed.setdefault(canonical, PageTarget(entry.url, canonical, feed_url, entry.published_at))
+            for child in sitemaps:
+                try:
+                    child_canonical = canonical_url(child)
+                except ValueError:
+                    continue
+                if child_canonical not in seen and depth < MAX_SITEMAP_DEPTH:
+                    seen.add(child_canonical)
+                    children.append((child, child_canonical))
+        if not children:
+            break
+        level = children
+    return list(listed.values()), load
+
+
+def _read_feed(record: RunRecord, load: store.LoadBatch, feed_url: str, result: FetchResult):
+    """(kind, entries, child sitemaps) of one fetched feed; what went wrong lands in `load`."""
+    if result.outcome == "not_modified":
+        load.n_not_modified += 1
+        record.notes.append(f"{feed_url}: not modified (304)")
+        return "feed", [], []
+    if result.outcome != "fetched":
+        load.failures.append(store.Failure(result.request.url, _fetch_stage(result), result.error or result.outcome))
+        return "feed", [], []
+    try:
+        parsed = parse_feed(result.body, result.final_url)
+    except RejectedInput as exc:
+        load.failures.append(store.Failure(result.request.url, "parse", str(exc)))
+        return "feed", [], []
+    kind = "sitemap" if parsed.kind in ("urlset", "sitemapindex") else "feed"
+    note = f"{feed_url}: {parsed.kind}, {len(parsed.entries)} entries"
+    if parsed.sitemaps:
+        note += f", {len(parsed.sitemaps)} child sitemaps"
+    if parsed.recovered:
+        note += " (broken XML: entries recovered)"
+    record.notes.append(note)
+    return kind, parsed.entries, parsed.sitemaps
+
+
+def _new_pages(record: RunRecord, listed: list[PageTarget], limit: int) -> list[PageTarget]:
+    """The listed articles the warehouse has not ingested, newest first, at most `limit`."""
+    with record.warehouse.reading() as con:
+        known = store.ingested_urls(con, {t.canonical: article_id(t.canonical) for t in listed})
+    fresh = [t for t in listed if t.canonical not in known]
+    fresh.sort(key=lambda t: (t.published_at is None, -(t.published_at.timestamp() if t.published_at else 0)))
+    if len(listed) != len(fresh):
+        record.notes.append(f"{len(listed) - len(fresh)} listed articles already in the warehouse: not fetched again")
+    if len(fresh) > limit:
+        record.notes.append(f"{len(fresh) - limit} more new articles left for the next run (max_new_pages={limit})")
+    return fresh[:limit]
+
+
+def _ingest_pages(
+    record: RunRecord, fetcher: Fetcher, targets: list[PageTarget], batch_size: int, workers: int | None,
+    entities: bool,
+) -> None:
+    """Fetch -> extract -> entities -> load, pipelined over batches as fetch results stream in."""
+    if not targets:
+        return
+    with record.warehouse.reading() as con:
+        states = store.source_states(con, [t.canonical for t in targets])
+    by_url = {t.url: t for t in targets}
+    requests = [FetchRequest(t.url, "page", *_validators(states.get(t.canonical))) for t in targets]
+    pool = worker_pool(workers, len(targets))
+    extracting: PrefectFuture | None = None
+    try:
+        with fetcher.fetch_many(requests) as stream:
+            while True:
+                with record.stage("fetch"):
+                    fetched = fetch_batch(quote(stream), quote(by_url), quote(states), batch_size)
+                if fetched is None:
+                    break
+                next_extracting = extract_batch.submit(quote(fetched), quote(pool))
+                if extracting is not None:
+                    _land_extracted(record, extracting, entities, pool)
+                extracting = next_extracting
+        if extracting is not None:
+            _land_extracted(record, extracting, entities, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+
+
+@task(name="fetch-batch", cache_policy=NO_CACHE)
+def fetch_batch(
+    stream: Iterator[FetchResult], by_url: dict[str, PageTarget], states: dict[str, store.SourceState], size: int
+) -> FetchedBatch | None:
+    """The next `size` fetch results (None when all are in): 304s and unchanged bytes settle here, unextracted."""
+    batch = FetchedBatch()
+    n = 0
+    for result in stream:
+        n += 1
+        target = by_url[result.request.url]
+        prior = states.get(target.canonical)
+        known_id = prior.article_id if prior else None
+        body_hash = _body_hash(result)
+        if result.outcome == "fetched" and not (known_id and prior.body_hash == body_hash):
+            batch.pages.append((target, result, body_hash))
+        else:
+            if result.outcome == "not_modified":
+                batch.load.n_not_modified += 1
+            if result.outcome in ("not_modified", "fetched") and known_id:
+                batch.load.unchanged_ids.append(known_id)
+            elif result.outcome not in ("not_modified", "fetched"):
+                batch.load.failures.append(
+                    store.Failure(target.url, _fetch_stage(result), result.error or result.outcome))
+            batch.load.sources.append(_source_state(target.canonical, "page", result, target, body_hash, known_id))
+        if n == size:
+            break
+    return batch if n else None
+
+
+@task(name="extract-batch", cache_policy=NO_CACHE)
+def extract_batch(fetched: FetchedBatch, pool: Executor | None) -> store.LoadBatch:
+    """Extract the batch's pages (in worker processes when there are enough), each under its canonical id."""
+    load = fetched.load
+    pages = in_pool(pool, extract_pages, [(result.final_url, result.text or "") for _, result, _ in fetched.pages])
+    landing: set[str] = set()
+    for (target, result, body_hash), page in zip(fetched.pages, pages):
+        article = page.result.article
+        load.sources.append(_source_state(
+            target.canonical, "page", result, target, body_hash, page.article_id if article else None))
+        if article is None:
+            load.failures.append(store.Failure(target.url, "extract", page.result.error or "no article"))
+        elif page.article_id in landing:  # two listed URLs that declare one canonical page
+            load.unchanged_ids.append(page.article_id)
+        else:
+            landing.add(page.article_id)
+            load.cleaned.append(store.CleanedDocument(
+                page.article_id, page.canonical_url, page.content_hash, article, True,
+                signature=page.result.signature,
+            ))
+    return load
+
+
+def _land_extracted(record: RunRecord, extracting: PrefectFuture, entities: bool, pool: Executor | None) -> None:
+    with record.stage("extract"):
+        load = extracting.result()
+    if entities:
+        with record.stage("entities"):
+            find_entities(quote(load), quote(record.warehouse), quote(pool))
+    _land(record, load)
+
+
+def _land(record: RunRecord, load: store.LoadBatch) -> None:
+    if not load.empty:
+        with record.stage("load"):
+            load_batch(quote(load), quote(record))
+
+
+def _validators(state: store.SourceState | None) -> tuple[str | None, str | None]:
+    """ETag and Last-Modified of the last successful fetch, for a conditional request."""
+    return (state.etag, state.last_modified) if state else (None, None)
+
+
+def _body_hash(result: FetchResult) -> str | None:
+    return hashlib.sha256(result.body).hexdigest() if result.outcome == "fetched" else None
+
+
+def _fetch_stage(result: FetchResult) -> str:
+    return "robots" if result.outcome == "disallowed" else "fetch"
+
+
+def _source_state(
+    url: str, kind: str, result: FetchResult, target: PageTarget | None = None, body_hash: str | None = None,
+    article: str | None = None,
+) -> store.SourceState:
+    fetched_at = result.finished_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return store.SourceState(
+        url=url, kind=kind, requested_url=result.request.url, outcome=result.outcome, fetched_at=fetched_at,
+        status=result.status, error=result.error, etag=result.etag, last_modified=result.last_modified,
+        body_hash=body_hash, article_id=article, discovered_from=target.discovered_from if target else None,
+    )
