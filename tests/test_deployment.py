@@ -22,3 +22,21 @@ def test_stored_corpus_deployment_runs_hourly_over_the_seeds():
     cron = construct_schedule(cron=schedule["cron"], timezone=schedule["timezone"])
     assert cron.cron == "0 * * * *"
     assert set(deployment["parameters"]) <= set(flow.parameters.properties)
+
+
+def test_every_deployment_names_a_real_flow_its_parameters_and_one_run_at_a_time():
+    config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
+    crons = {}
+    for deployment in config["deployments"]:
+        module_path, _, attribute = deployment["entrypoint"].partition(":")
+        flow = getattr(importlib.import_module(module_path.removesuffix(".py").replace("/", ".")), attribute)
+        assert isinstance(flow, Flow), deployment["name"]
+        assert set(deployment["parameters"]) <= set(flow.parameters.properties), deployment["name"]
+        assert deployment["concurrency_limit"] == 1
+        params = deployment["parameters"]
+        for listed in [*params.get("paths", []), *filter(None, [params.get("feeds_file")])]:
+            assert (ROOT / listed).exists(), listed
+        (schedule,) = deployment["schedules"]
+        crons[deployment["name"]] = construct_schedule(cron=schedule["cron"], timezone=schedule["timezone"]).cron
+    assert crons == {"stored-hourly": "0 * * * *", "feeds-every-15-minutes": "*/15 * * * *",
+                     "sitemaps-daily": "30 4 * * *"}
