@@ -32,7 +32,8 @@ from warehouse import store
 POOL_THRESHOLD = 40
 """Fewer documents than this in a step are handled in-process: starting workers costs more."""
 FINISH_LOCK_WAIT = 15.0
-"""How long a failing run waits to record its end; past it the next run marks it interrupted."""
+"""How long a failed run waits to record its end (even when its limit was shorter: the lock that
+stopped it may be about to go); past it the next run marks it interrupted."""
 
 
 @dataclass(slots=True)
@@ -80,7 +81,8 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
         status = "completed"
     finally:
         try:
-            with replace(warehouse, lock_wait=min(warehouse.lock_wait, FINISH_LOCK_WAIT)).writing() as con:
+            finish_wait = warehouse.lock_wait if status == "completed" else FINISH_LOCK_WAIT
+            with replace(warehouse, lock_wait=finish_wait).writing() as con:
                 summary = store.finish_run(con, record.run_id, status)
                 failures = store.run_failures(con, record.run_id)
         except store.WarehouseLocked as exc:

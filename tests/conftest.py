@@ -25,6 +25,14 @@ def prefect_api():
 
 
 @pytest.fixture
+def prefect_api_url(prefect_api) -> str:
+    """The session API's URL, for flow runs in other processes (no ephemeral server of their own)."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value()
+
+
+@pytest.fixture
 def seeds_copy(tmp_path: Path) -> Path:
     """A private copy of the stored seed corpus that a test may edit."""
     target = tmp_path / "corpus"
