@@ -21,7 +21,7 @@ NEWSFLOW = [sys.executable, "-m", "flows.cli"]
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.parametrize("command", [[], ["ingest"], ["sql"]])
+@pytest.mark.parametrize("command", [[], ["ingest"], ["sql"], ["fetch"], ["feeds"], ["sitemap"], ["export"]])
 def test_every_command_has_help(command):
     result = subprocess.run(NEWSFLOW + command + ["--help"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.returncode == 0
@@ -76,6 +76,51 @@ def test_sql_refuses_writes_and_reports_errors(loaded_db, capsys):
     assert main(["sql", "SELECT nope FROM articles", "--db", str(loaded_db)]) == 2
     con = duckdb.connect(str(loaded_db), read_only=True)
     assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 5
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_export_writes_a_parquet_snapshot_pandas_and_duckdb_read(loaded_db, tmp_path, capsys):
+    import pandas as pd
+
+    snapshot = tmp_path / "snapshot"
+    assert main(["export", "--db", str(loaded_db), "--out", str(snapshot)]) == 0
+    assert "articles.parquet  5 rows" in capsys.readouterr().out
+    articles = pd.read_parquet(snapshot / "articles.parquet")
+    assert len(articles) == 5 and {"title", "body", "authors", "published_at"} <= set(articles.columns)
+    with duckdb.connect() as con:
+        assert con.execute(f"SELECT sum(n_copies) FROM '{snapshot}/v_stories.parquet'").fetchone()[0] == 5
+        assert con.execute(f"SELECT count(*) FROM '{snapshot}/entities.parquet'").fetchone()[0] > 0
+    assert not (snapshot / "line_key_docs.parquet").exists()
+    # A snapshot is never written over, and nothing half-written is left behind.
+    assert main(["export", "--db", str(loaded_db), "--out", str(snapshot)]) == 2
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_fetch_exit_status_and_the_private_address_guard(web, db_path, capsys):
+    import gzip
+
+    page = gzip.decompress((ROOT / "tests/fixtures/web/pages/Reuters_0.html.gz").read_bytes())
+    web.route("/story", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    fast = ["--db", str(db_path), "--delay", "0", "--no-entities"]
+    assert main(["fetch", web.url("/story"), *fast]) == 2  # loopback is refused by default
+    assert "loopback" in capsys.readouterr().out + _failure_reasons(db_path)
+    assert not web.requests
+    assert main(["fetch", web.url("/story"), "--allow-private", *fast]) == 0
+    urls = _url_list_file(db_path, [web.url("/story"), "# a comment", web.url("/missing")])
+    assert main(["fetch", "--from-file", str(urls), "--allow-private", *fast]) == 1
+    assert "not modified (304) 0" in capsys.readouterr().out
+
+
+def _url_list_file(db_path: Path, lines: list[str]) -> Path:
+    path = db_path.parent / "urls.txt"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _failure_reasons(db_path: Path) -> str:
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        return " ".join(error for (error,) in con.execute("SELECT error FROM failures").fetchall())
 
 
 def _varied_corpus(target: Path, n: int) -> None:
