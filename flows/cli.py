@@ -13,7 +13,7 @@ import csv
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from flows import serve
 
@@ -122,26 +122,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    import logging
+    def run() -> dict:
+        from flows.ingest_stored import DEFAULT_BATCH_SIZE, ingest_stored
 
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows.ingest_stored import DEFAULT_BATCH_SIZE, ingest_stored
-    from warehouse.store import default_db
-
-    db = args.db or default_db()
-    try:
-        summary = ingest_stored(
-            paths=list(args.paths), db=db, batch_size=args.batch_size or DEFAULT_BATCH_SIZE, workers=args.workers,
-            entities=not args.no_entities, lock_wait=args.lock_wait,
+        return ingest_stored(
+            paths=list(args.paths), db=args.db or _default_db(), batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
+            workers=args.workers, entities=not args.no_entities, lock_wait=args.lock_wait,
         )
-    except Exception as exc:
-        logging.getLogger("newsflow").debug("run failed", exc_info=True)
-        print(f"newsflow ingest: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    summary = _run_flow(args, run)
+    if summary is None:
         return EXIT_NOTHING
-    if args.json:
-        print(json.dumps(summary, default=str, indent=2))
-    else:
-        print(format_summary(summary))
     landed = summary["n_seen"] - summary["n_failed"]
     if summary["n_seen"] == 0 or landed == 0:
         return EXIT_NOTHING
@@ -149,44 +140,59 @@ def _ingest(args: argparse.Namespace) -> int:
 
 
 def _ingest_web(args: argparse.Namespace) -> int:
-    import logging
-
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from flows import ingest_web
-    from warehouse.store import default_db
-
     if not args.urls and not args.from_file:
         print(f"newsflow {args.command}: give URLs or --from-file FILE", file=sys.stderr)
         return EXIT_NOTHING
-    common = dict(
-        db=args.db or default_db(), batch_size=args.batch_size or ingest_web.DEFAULT_BATCH_SIZE,
-        workers=args.workers, entities=not args.no_entities, allow_private=args.allow_private,
-        host_delay=args.delay, contact=args.contact, lock_wait=args.lock_wait,
-    )
-    try:
+
+    def run() -> dict:
+        from flows import ingest_web
+
+        common = dict(
+            db=args.db or _default_db(), batch_size=args.batch_size or ingest_web.DEFAULT_BATCH_SIZE,
+            workers=args.workers, entities=not args.no_entities, allow_private=args.allow_private,
+            host_delay=args.delay, contact=args.contact, lock_wait=args.lock_wait,
+        )
         if args.command == "fetch":
-            summary = ingest_web.ingest_urls(urls=list(args.urls), urls_file=args.from_file, **common)
-        else:
-            summary = ingest_web.ingest_feeds(
-                feeds=list(args.urls), feeds_file=args.from_file,
-                max_new_pages=args.max_new or ingest_web.DEFAULT_MAX_NEW_PAGES, **common,
-            )
-    except Exception as exc:
-        logging.getLogger("newsflow").debug("run failed", exc_info=True)
-        print(f"newsflow {args.command}: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return ingest_web.ingest_urls(urls=list(args.urls), urls_file=args.from_file, **common)
+        return ingest_web.ingest_feeds(
+            feeds=list(args.urls), feeds_file=args.from_file,
+            max_new_pages=args.max_new or ingest_web.DEFAULT_MAX_NEW_PAGES, **common,
+        )
+
+    summary = _run_flow(args, run)
+    if summary is None:
         return EXIT_NOTHING
-    print(json.dumps(summary, default=str, indent=2) if args.json else format_summary(summary))
     if summary["n_failed"] and summary["n_failed"] == summary["n_seen"] and not summary["n_not_modified"]:
         return EXIT_NOTHING
     return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK
 
 
-def _export(args: argparse.Namespace) -> int:
-    from warehouse.export import export_snapshot
+def _run_flow(args: argparse.Namespace, run: Callable[[], dict]) -> dict | None:
+    """Run a flow quietly and print its summary; None (after saying why) when the run itself failed."""
+    import logging
+
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    try:
+        summary = run()
+    except Exception as exc:
+        logging.getLogger("newsflow").debug("run failed", exc_info=True)
+        print(f"newsflow {args.command}: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return None
+    print(json.dumps(summary, default=str, indent=2) if args.json else format_summary(summary))
+    return summary
+
+
+def _default_db() -> str:
     from warehouse.store import default_db
 
+    return default_db()
+
+
+def _export(args: argparse.Namespace) -> int:
+    from warehouse.export import export_snapshot
+
     try:
-        folder, tables = export_snapshot(args.db or default_db(), args.out)
+        folder, tables = export_snapshot(args.db or _default_db(), args.out)
     except Exception as exc:
         print(f"newsflow export: {exc}", file=sys.stderr)
         return EXIT_NOTHING
@@ -207,10 +213,9 @@ def format_summary(summary: dict) -> str:
 
 def _sql(args: argparse.Namespace) -> int:
     from warehouse.queries import run_query
-    from warehouse.store import default_db
 
     try:
-        columns, rows = run_query(args.db or default_db(), args.query)
+        columns, rows = run_query(args.db or _default_db(), args.query)
     except Exception as exc:
         print(f"newsflow sql: {exc}", file=sys.stderr)
         return EXIT_NOTHING

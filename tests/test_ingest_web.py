@@ -8,25 +8,16 @@ import json
 import zlib
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.ingest_web import ingest_feeds, ingest_urls
-from test_ingest_flow import flow_run_artifact
+from test_ingest_flow import _rows, flow_run_artifact
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
 PAGES = Path(__file__).parent / "fixtures" / "web" / "pages"
 FEEDS = Path(__file__).parent / "fixtures" / "web" / "feeds"
 FAST = dict(allow_private=True, host_delay=0.01, entities=False)
-
-
-def _rows(db: Path, sql: str, params=()):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params).fetchall()
-    finally:
-        con.close()
 
 
 def _page(name: str) -> bytes:

@@ -165,24 +165,25 @@ class Warehouse:
         return reading(self.path, self.lock_wait, self.on_wait)
 
 
-@contextmanager
 def writing(
     path: str | os.PathLike, wait_seconds: float = DEFAULT_LOCK_WAIT, on_wait: Callable[[str], None] | None = None
-) -> Iterator[duckdb.DuckDBPyConnection]:
+) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
     """A write connection held for one short job (a batch's load), so other processes get turns."""
-    con = open_waiting(path, read_only=False, wait_seconds=wait_seconds, on_wait=on_wait)
-    try:
-        yield con
-    finally:
-        con.close()
+    return _held(path, False, wait_seconds, on_wait)
+
+
+def reading(
+    path: str | os.PathLike, wait_seconds: float = DEFAULT_LOCK_WAIT, on_wait: Callable[[str], None] | None = None
+) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A read-only connection: it shares the file with other readers, never with a writer."""
+    return _held(path, True, wait_seconds, on_wait)
 
 
 @contextmanager
-def reading(
-    path: str | os.PathLike, wait_seconds: float = DEFAULT_LOCK_WAIT, on_wait: Callable[[str], None] | None = None
+def _held(
+    path: str | os.PathLike, read_only: bool, wait_seconds: float, on_wait: Callable[[str], None] | None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection: it shares the file with other readers, never with a writer."""
-    con = open_waiting(path, read_only=True, wait_seconds=wait_seconds, on_wait=on_wait)
+    con = open_waiting(path, read_only=read_only, wait_seconds=wait_seconds, on_wait=on_wait)
     try:
         yield con
     finally:
