@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
         web.add_argument("--delay", type=float, default=1.0, metavar="SECONDS",
                          help="least seconds between two requests to one host (default 1; robots.txt "
                          "Crawl-delay raises it)")
+        web.add_argument("--per-host", type=int, default=1, metavar="N",
+                         help="requests in flight at once per host (default 1)")
+        web.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                         help="longest time for one request, body included (default 30; connect 5, each read 10)")
         web.add_argument("--contact", metavar="URL", help="contact URL sent in the User-Agent (newsflow/0.1 (+URL))")
         web.add_argument("--allow-private", action="store_true",
                          help="allow loopback, private and link-local addresses (refused by default so a feed "
@@ -130,7 +134,7 @@ def _ingest(args: argparse.Namespace) -> int:
             workers=args.workers, entities=not args.no_entities, lock_wait=args.lock_wait,
         )
 
-    summary = _run_flow(args, run)
+    summary = _run_flow(args, run, "source:stored")
     if summary is None:
         return EXIT_NOTHING
     landed = summary["n_seen"] - summary["n_failed"]
@@ -150,7 +154,8 @@ def _ingest_web(args: argparse.Namespace) -> int:
         common = dict(
             db=args.db or _default_db(), batch_size=args.batch_size or ingest_web.DEFAULT_BATCH_SIZE,
             workers=args.workers, entities=not args.no_entities, allow_private=args.allow_private,
-            host_delay=args.delay, contact=args.contact, lock_wait=args.lock_wait,
+            host_delay=args.delay, host_concurrency=args.per_host, timeout=args.timeout, contact=args.contact,
+            lock_wait=args.lock_wait,
         )
         if args.command == "fetch":
             return ingest_web.ingest_urls(urls=list(args.urls), urls_file=args.from_file, **common)
@@ -159,7 +164,7 @@ def _ingest_web(args: argparse.Namespace) -> int:
             max_new_pages=args.max_new or ingest_web.DEFAULT_MAX_NEW_PAGES, **common,
         )
 
-    summary = _run_flow(args, run)
+    summary = _run_flow(args, run, {"fetch": "source:urls", "feeds": "source:feeds", "sitemap": "source:sitemaps"}[args.command])
     if summary is None:
         return EXIT_NOTHING
     if summary["n_failed"] and summary["n_failed"] == summary["n_seen"] and not summary["n_not_modified"]:
@@ -167,13 +172,17 @@ def _ingest_web(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK
 
 
-def _run_flow(args: argparse.Namespace, run: Callable[[], dict]) -> dict | None:
-    """Run a flow quietly and print its summary; None (after saying why) when the run itself failed."""
+def _run_flow(args: argparse.Namespace, run: Callable[[], dict], source_tag: str) -> dict | None:
+    """Run a flow quietly, tagged with its source kind, and print its summary; None (after saying why)
+    when the run itself failed."""
     import logging
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from prefect import tags
+
     try:
-        summary = run()
+        with tags(source_tag):
+            summary = run()
     except Exception as exc:
         logging.getLogger("newsflow").debug("run failed", exc_info=True)
         print(f"newsflow {args.command}: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -59,9 +59,16 @@ class FetchedBatch:
     load: store.LoadBatch = field(default_factory=store.LoadBatch)
 
 
-def fetch_policy(allow_private: bool, host_delay: float, contact: str | None) -> FetchPolicy:
+def fetch_policy(
+    allow_private: bool, host_delay: float, host_concurrency: int, timeout: float, contact: str | None
+) -> FetchPolicy:
     contact_url = {"user_agent_contact": contact} if contact else {}
-    return FetchPolicy(allow_private=allow_private, host_delay=host_delay, **contact_url)
+    defaults = FetchPolicy()
+    return FetchPolicy(
+        allow_private=allow_private, host_delay=host_delay, host_concurrency=host_concurrency, total_timeout=timeout,
+        read_timeout=min(defaults.read_timeout, timeout), connect_timeout=min(defaults.connect_timeout, timeout),
+        **contact_url,
+    )
 
 
 @flow(name="ingest_urls")
@@ -74,6 +81,8 @@ def ingest_urls(
     entities: bool = True,
     allow_private: bool = False,
     host_delay: float = 1.0,
+    host_concurrency: int = 1,
+    timeout: float = 30.0,
     contact: str | None = None,
     lock_wait: float | None = None,
 ) -> dict:
@@ -81,12 +90,13 @@ def ingest_urls(
 
     `urls_file`: a text file of URLs, one per line (# comments allowed), added to `urls`.
     `allow_private`: permit loopback and private addresses (local tests; never for untrusted feeds).
-    `host_delay`: least seconds between requests to one host. `contact`: URL in the User-Agent.
+    `host_delay`: least seconds between requests to one host, `host_concurrency` requests at once to
+    one host; `timeout`: longest time for one request, body included. `contact`: URL in the User-Agent.
     """
     with recorded_run("ingest_urls", db, lock_wait) as record:
         targets, invalid = _targets(read_url_list(urls, urls_file))
         _land(record, store.LoadBatch(failures=invalid))
-        with _fetcher(record, fetch_policy(allow_private, host_delay, contact)) as fetcher:
+        with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact)) as fetcher:
             _ingest_pages(record, fetcher, targets, batch_size, workers, entities)
     return record.summary
 
@@ -102,6 +112,8 @@ def ingest_feeds(
     entities: bool = True,
     allow_private: bool = False,
     host_delay: float = 1.0,
+    host_concurrency: int = 1,
+    timeout: float = 30.0,
     contact: str | None = None,
     lock_wait: float | None = None,
 ) -> dict:
@@ -113,7 +125,7 @@ def ingest_feeds(
     """
     with recorded_run("ingest_feeds", db, lock_wait) as record:
         feed_targets, invalid = _targets(read_url_list(feeds, feeds_file))
-        with _fetcher(record, fetch_policy(allow_private, host_delay, contact)) as fetcher:
+        with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact)) as fetcher:
             with record.stage("feeds"):
                 listed, feed_load = fetch_feeds(quote(fetcher), quote(record), [t.url for t in feed_targets])
             feed_load.failures.extend(invalid)

@@ -121,13 +121,14 @@ def test_bad_responses_become_failures_and_the_rest_of_the_batch_lands(web, db_p
         f"<p>Le conseil municipal a voté la réforme du marché numéro {i}, à l'unanimité, après un débat "
         "très animé sur l'été prochain et les fêtes de fin d'année.</p>" for i in range(12)) + "</body></html>"
     web.route("/latin", latin.encode("iso-8859-1"), headers={"Content-Type": "text/html"})
-    bad = {"/missing": "HTTP 404", "/gone": "HTTP 410", "/loop-a": "redirect loop", "/paper.pdf": "content type",
+    web.route("/slow", _page("CNBC_1.html.gz"), headers={"Content-Type": "text/html"}, delay=3)
+    bad = {"/slow": "timed out after 4 attempts", "/missing": "HTTP 404", "/gone": "HTTP 410", "/loop-a": "redirect loop", "/paper.pdf": "content type",
            "/photo.png": "content type", "/bomb": "limit", "/huge": "limit", "/members/story": "robots.txt",
            "not a url": "not an http(s) URL"}
     urls = [*good, web.url("/flaky"), web.url("/limited"), web.url("/latin"),
             *[web.url(p) if p.startswith("/") else p for p in bad]]
 
-    summary = ingest_urls(urls=urls, db=str(db_path), **FAST)
+    summary = ingest_urls(urls=urls, db=str(db_path), timeout=0.5, **FAST)
 
     failures = {uri.removeprefix(web.base_url): (stage, error) for uri, stage, error in
                 _rows(db_path, "SELECT source_uri, stage, error FROM failures")}
