@@ -12,13 +12,21 @@ standfirst (summary) in the body, while our Article moves it to `subtitle`.
 Modes: text (clean_text on text_chromium/ and text_inscriptis/ renderings,
 recurrence computed from the dataset's own documents, as the warehouse does
 from its corpus; also "without recurrence", an empty corpus at cold start)
-and html (extract_html on html/, when that module exists).
+html (extract_html on html/, when that module exists), and url: the
+html/ pages served by a local web server (127.0.0.1 only, the stored bytes
+as they are, Content-Type text/html without a charset, so the page's own
+<meta> or detection decides), fetched by `extractors.fetching.Fetcher` and
+extracted by `extractors.dispatch.extract_pages`, the exact path
+`ingest_urls` takes (fetch, charset decoding, trafilatura with the
+readability fallback, canonical URL, the 10-word minimum: a page below it
+counts as an empty body), beside plain `trafilatura.extract` (default
+settings) on the same fetched text.
 Baselines: trafilatura on the HTML, trafilatura on the renderings (each line
 wrapped in <p>), jusText on both. Nothing is fitted to the dataset: rules
 and constants were written by reading dev pages, never grid-searched or
 learned, so there is no held-out (leave-publishers-out) figure to report.
 
-    python -m bench.extraction [--dataset DIR] [--per-page] [--no-baselines]
+    python -m bench.extraction [--dataset DIR] [--per-page] [--no-baselines] [--no-url]
 """
 
 from __future__ import annotations
@@ -135,6 +143,48 @@ def html_extractor() -> Callable[[str], Article] | None:
     return module.extract_html
 
 
+def fetched_pages(root: Path, names: list[str]) -> dict[str, str | None]:
+    """Each page's HTML as `ingest_urls` receives it: served locally, fetched, decoded; None if the fetch failed."""
+    from bench.webhosts import WebServer
+    from extractors.fetching import Fetcher, FetchPolicy, FetchRequest
+
+    texts: dict[str, str | None] = {}
+    with WebServer("127.0.0.1") as web, Fetcher(FetchPolicy(allow_private=True, host_delay=0)) as fetcher:
+        web.route("/robots.txt", "User-agent: *\nAllow: /\n", headers={"Content-Type": "text/plain"})
+        urls = {}
+        for name in names:
+            path = root / "html" / f"{name}.html.gz"
+            if path.exists():
+                web.route(f"/news/{name}", gzip.decompress(path.read_bytes()), headers={"Content-Type": "text/html"})
+                urls[web.url(f"/news/{name}")] = name
+        for result in fetcher.fetch_many([FetchRequest(url) for url in urls]):
+            name = urls[result.request.url]
+            texts[name] = (result.final_url, result.text) if result.outcome == "fetched" else None
+            if result.outcome != "fetched":
+                print(f"note: url mode, {name}: {result.outcome}: {result.error}")
+    return {name: texts.get(name) for name in names}
+
+
+def url_mode(root: Path, truths: dict[str, str], per_page: bool, baselines: bool) -> list[Score]:
+    """Fetch -> extract_pages (the ingest_urls path) against plain trafilatura on the same fetched text."""
+    from extractors.dispatch import extract_pages
+
+    fetched = fetched_pages(root, list(truths))
+    ours, plain = {}, {}
+    for name, page in fetched.items():
+        if page is None:
+            ours[name] = plain[name] = ""
+            continue
+        article = extract_pages([page])[0].result.article
+        ours[name] = story_text(article) if article is not None else ""
+        if baselines:
+            plain[name] = trafilatura_body(page[1])
+    scores = [score("url", "newsflow fetch+extract", ours, truths, per_page)]
+    if baselines:
+        scores.append(score("url", "trafilatura", plain, truths, per_page))
+    return scores
+
+
 def docs_per_second(texts: list[str], recurring: frozenset[str], rounds: int = 5) -> float:
     """Bare clean_text throughput, single core, best of `rounds`.
 
@@ -155,6 +205,7 @@ def main() -> None:
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--per-page", action="store_true", help="print per-page P and R")
     parser.add_argument("--no-baselines", action="store_true", help="skip trafilatura and jusText")
+    parser.add_argument("--no-url", action="store_true", help="skip url mode (pages served and fetched locally)")
     args = parser.parse_args()
 
     truths, pages, renderings = load_dataset(args.dataset)
@@ -190,6 +241,8 @@ def main() -> None:
     if not args.no_baselines:
         for system, extract in (("trafilatura", trafilatura_body), ("jusText", justext_body)):
             results.append(score("html", system, {n: extract(p) for n, p in pages.items()}, truths, args.per_page))
+    if not args.no_url:
+        results.extend(url_mode(args.dataset, truths, args.per_page, not args.no_baselines))
 
     print(f"{'mode':<16} {'system':<22} {'P':>6} {'R':>6} {'F1':>6} {'pages':>6} {'empty':>6}")
     for s in results:
