@@ -77,14 +77,16 @@ def main() -> int:
 
 
 def _private_prefect_yaml(tmp: Path) -> Path:
-    """The project's stored-hourly deployment, over a copy of the seeds into a private warehouse."""
+    """The project's deployments writing to a private warehouse, stored-hourly over a copy of the seeds."""
     seeds = tmp / "seeds"
     shutil.copytree(ROOT / "data" / "seeds", seeds)
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
-    (entry,) = [d for d in config["deployments"] if d["name"] == NAME]
-    entry["parameters"] = {**entry["parameters"], "paths": [str(seeds)], "db": str(tmp / "warehouse.duckdb")}
+    for entry in config["deployments"]:
+        entry["parameters"] = {**entry["parameters"], "db": str(tmp / "warehouse.duckdb")}
+        if entry["name"] == NAME:
+            entry["parameters"]["paths"] = [str(seeds)]
     path = tmp / "prefect.yaml"
-    path.write_text(yaml.safe_dump({"name": "newsflow-screenshots", "deployments": [entry]}))
+    path.write_text(yaml.safe_dump({"name": "newsflow-screenshots", "deployments": config["deployments"]}))
     return path
 
 

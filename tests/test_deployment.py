@@ -38,5 +38,5 @@ def test_every_deployment_names_a_real_flow_its_parameters_and_one_run_at_a_time
             assert (ROOT / listed).exists(), listed
         (schedule,) = deployment["schedules"]
         crons[deployment["name"]] = construct_schedule(cron=schedule["cron"], timezone=schedule["timezone"]).cron
-    assert crons == {"stored-hourly": "0 * * * *", "feeds-every-15-minutes": "*/15 * * * *",
+    assert crons == {"stored-hourly": "0 * * * *", "feeds-15min": "*/15 * * * *",
                      "sitemaps-daily": "30 4 * * *"}
