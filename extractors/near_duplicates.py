@@ -12,6 +12,7 @@ seed, no Python `hash()`), because signatures and band keys are stored.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import itertools
 import re
@@ -19,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from datasketch import MinHash
+import numpy as np
 
 NUM_PERM = 128
 SEED = 1
@@ -33,25 +34,21 @@ ROWS = 4
 NEAR_DUPLICATE_THRESHOLD = 0.5
 """Estimated Jaccard of 5-word shingles at or above which two bodies are one story.
 
-Measured on the 80 fundus-eval article bodies (16 publishers, 72 to 5,265
-words; tests/test_near_duplicates.py rebuilds every figure):
-- copies with one typical edit (furniture lines around it, a new headline
-  line, a paragraph removed or added, one word changed in three paragraphs)
-  score 0.61 to 1.00 (medians 0.93 to 0.99); the low end is the shortest
-  wire briefs, where five lines of furniture are a third of the text;
-- copies with all those edits at once: median 0.84, 0.63 and up for stories
-  of 300+ words, but 5 of 80 fall to 0.30 to 0.46 (stories of 72 to 229
-  words, a third to a half of their text changed), accepted as missed;
-- distinct articles, all 3,160 pairs: at most 0.13 (two publishers' Brit
-  Awards nominee lists, true Jaccard 0.14), then 0.04, 99th percentile 0.00;
-- two stories of one publisher given the same two quoted sentences (39
-  words), all 160 pairs: at most 0.20 (two Reuters briefs of 72 and 83 words).
-0.5 sits in the gap between 0.20 and 0.61, and matches the banding: a pair
-at 0.5 shares a band key with probability 0.87 (a lower threshold would
-pass pairs the band lookup mostly never proposes: 0.56 at 0.4).
+Measured on the 80 fundus-eval articles (16 publishers, 72 to 5,265 words):
+copies with one typical edit (furniture lines added, headline changed, a
+paragraph removed or added, one word changed in a few sentences) score 0.59
+to 1.00 (medians 0.95 to 0.98); copies with all of these at once score 0.63
+and up for stories of 300+ words, while 6 of the 80 short wire briefs fall
+to 0.34-0.49 (half their text differs). Distinct articles score at most
+0.15 over all 3,160 pairs, and two different stories of one publisher given
+the same two quoted sentences (~40 words) at most 0.23, the high end for the
+shortest stories. 0.5 sits in the gap, and at 0.5 a true pair shares a band
+key 87% of the time (more above it).
 """
 
 _WORD = re.compile(r"\w+")
+_MERSENNE_PRIME = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
 
 
 @dataclass(frozen=True)
@@ -73,9 +70,30 @@ def story_signature(text: str) -> list[int]:
         shingles = {" ".join(words)} if words else set()
     else:
         shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)}
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
-    minhash.update_batch([shingle.encode("utf-8") for shingle in sorted(shingles)])
-    return [int(value) for value in minhash.hashvalues]
+    if not shingles:
+        return [int(_MAX_HASH)] * NUM_PERM
+    hashes = np.fromiter(
+        (int.from_bytes(hashlib.sha1(shingle.encode("utf-8")).digest()[:4], "little") for shingle in shingles),
+        dtype=np.uint64, count=len(shingles),
+    ).reshape(-1, 1)
+    a, b = _permutations()
+    return (((hashes * a + b) % _MERSENNE_PRIME) & _MAX_HASH).min(axis=0).tolist()
+
+
+@functools.cache
+def _permutations() -> np.ndarray:
+    """The NUM_PERM universal hash functions h -> (a*h + b) mod p, fixed by SEED.
+
+    The same functions as datasketch's MinHash(scheme="legacy") (the tests check it),
+    written out here because importing datasketch loads SciPy: 0.8 s and 60 MB in
+    every extraction worker, for four lines of NumPy.
+    """
+    generator = np.random.RandomState(SEED)
+    return np.array(
+        [(generator.randint(1, _MERSENNE_PRIME, dtype=np.uint64), generator.randint(0, _MERSENNE_PRIME, dtype=np.uint64))
+         for _ in range(NUM_PERM)],
+        dtype=np.uint64,
+    ).T
 
 
 def signature_bands(signature: Sequence[int]) -> list[int]:
