@@ -186,7 +186,7 @@ def test_near_copies_link_to_the_earliest_article_whatever_the_order(db_path, or
     con = store.connect(db_path)
     run = store.begin_run(con, "test", None)
     early = _story("early", STORY, dt.datetime(2025, 3, 1, 8))
-    late = _story("late", "Sign up for our newsletter. " + STORY.replace("harbour", "port") + " Photo: AP", dt.datetime(2025, 3, 1, 12))
+    late = _story("late", "Sign up for our newsletter. " + STORY.replace("harbour", "port", 2) + " Photo: AP", dt.datetime(2025, 3, 1, 12))
     other = _story("other", OTHER, dt.datetime(2025, 3, 1, 9))
     batches = [[early], [late, other]] if order == "earliest first" else [[late, other], [early]]
     for batch in batches:

@@ -26,7 +26,7 @@ import pandas as pd
 
 from extractors.entity_resolution import KnownEntity, ResolvedMention, entity_id
 from extractors.model import Article
-from extractors.near_duplicates import NEAR_DUPLICATE_THRESHOLD, representative, signature_bands, similarity, StoryMember
+from extractors.near_duplicates import StoryMember, matching_pairs, representative, signature_bands
 from extractors.quotes import Quote
 from warehouse.schema import migrate
 
@@ -533,7 +533,7 @@ def _link_near_duplicates(con: duckdb.DuckDBPyConnection, cleaned: list[CleanedD
         signatures.update(con.execute(
             "SELECT article_id, minhash FROM story_signatures JOIN others USING (article_id)"
         ).fetchall())
-    matches = [(a, b) for a, b in candidates if similarity(signatures[a], signatures[b]) >= NEAR_DUPLICATE_THRESHOLD]
+    matches = matching_pairs(candidates, signatures)
     if not matches:
         return
     involved = pd.DataFrame({"article_id": _strings({x for pair in matches for x in pair})})
@@ -547,15 +547,16 @@ def _link_near_duplicates(con: duckdb.DuckDBPyConnection, cleaned: list[CleanedD
         published = dict(con.execute(
             "SELECT article_id, published_at FROM articles JOIN heads USING (article_id)"
         ).fetchall())
-    for group in stories:
-        head = representative([StoryMember(story, published.get(story)) for story in group])
-        for story in sorted(group - {head}):
-            con.execute(
-                "UPDATE articles SET duplicate_of = ?,"
-                " duplicate_kind = CASE WHEN article_id = ? THEN 'near' ELSE duplicate_kind END"
-                " WHERE article_id = ? OR duplicate_of = ?",
-                [head, story, story, story],
-            )
+    moves = [(story, head) for group in stories
+             for head in [representative([StoryMember(story, published.get(story)) for story in group])]
+             for story in sorted(group - {head})]
+    frame = pd.DataFrame({"story": _strings(s for s, _ in moves), "head": _strings(h for _, h in moves)})
+    with _frames(con, moves=frame):
+        con.execute(
+            "UPDATE articles SET duplicate_of = m.head,"
+            " duplicate_kind = CASE WHEN articles.article_id = m.story THEN 'near' ELSE articles.duplicate_kind END"
+            " FROM moves m WHERE articles.article_id = m.story OR articles.duplicate_of = m.story"
+        )
 
 
 def _merged_stories(links: Iterable[tuple[str, str]]) -> list[set[str]]:
