@@ -149,14 +149,12 @@ def read_url_list(urls: Sequence[str] | None, urls_file: str | None) -> list[str
     """URLs given directly and in a file (one per line; blank lines and # comments skipped)."""
     listed = list(urls or [])
     if urls_file:
-        for line in Path(urls_file).read_text(encoding="utf-8").splitlines():
-            line = line.split("#", 1)[0].strip() if line.lstrip().startswith("#") else line.strip()
-            if line:
-                listed.append(line)
+        lines = (line.strip() for line in Path(urls_file).read_text(encoding="utf-8").splitlines())
+        listed.extend(line for line in lines if line and not line.startswith("#"))
     return listed
 
 
-def _targets(urls: Sequence[str], discovered_from: str | None = None) -> tuple[list[PageTarget], list[store.Failure]]:
+def _targets(urls: Sequence[str]) -> tuple[list[PageTarget], list[store.Failure]]:
     """One target per canonical URL (the first variant given is the one fetched); bad URLs become failures."""
     targets: dict[str, PageTarget] = {}
     invalid = []
@@ -166,7 +164,7 @@ def _targets(urls: Sequence[str], discovered_from: str | None = None) -> tuple[l
         except ValueError as exc:
             invalid.append(store.Failure(url, "url", f"not an http(s) URL: {exc}"))
             continue
-        targets.setdefault(canonical, PageTarget(url, canonical, discovered_from))
+        targets.setdefault(canonical, PageTarget(url, canonical))
     return list(targets.values()), invalid
 
 

@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from flows.ingest_stored import ingest_stored
