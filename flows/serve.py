@@ -30,11 +30,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ DEFAULT_PREFECT_YAML = PROJECT_ROOT / "prefect.yaml"
 SERVER_START_TIMEOUT = 120.0
 """Seconds `prefect server start` may take to answer (a fresh database is migrated first: ~20 s on 2 cores)."""
 SERVER_STOP_GRACE = 15.0
+SHUTDOWN_GRACE = 20.0
+"""Seconds the served runner may take to shut down after Ctrl-C before serve stops hard."""
 SERVER_LOG_NAME = "serve-server.log"
 
 # Keys of a prefect.yaml deployment that `newsflow serve` hands to `Flow.to_deployment`
@@ -88,7 +91,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """The `newsflow serve` command: returns the exit status."""
     server: PrefectServer | None = None
-    previous_sigterm = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    watchdog = ShutdownWatchdog(lambda: server)
+    previous = {sig: signal.signal(sig, watchdog.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         from prefect.settings import PREFECT_API_KEY, PREFECT_API_URL
 
@@ -108,11 +112,66 @@ def run(args: argparse.Namespace) -> int:
                 server.stop()
             except KeyboardInterrupt:  # a second Ctrl-C while stopping: stop harder, still leave nothing
                 server.stop(grace=0)
-        signal.signal(signal.SIGTERM, previous_sigterm)
+        watchdog.cancel()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
+class ShutdownWatchdog:
+    """Ctrl-C and SIGTERM stop serving; if the runner's own shutdown hangs, stop hard after a grace period.
+
+    The first signal starts a timer and raises KeyboardInterrupt, the normal
+    path (the runner pauses its schedules, the server is stopped). When that
+    path has not finished within SHUTDOWN_GRACE seconds (seen once on a busy
+    machine: the runner waited on the API for over a minute), the timer
+    stops the server, kills this process's children, and exits 0.
+    """
+
+    def __init__(self, server: Callable[[], PrefectServer | None]) -> None:
+        self._server = server
+        self._timer: threading.Timer | None = None
+
+    def on_signal(self, signum: int, frame: Any) -> None:
+        if self._timer is None:
+            self._timer = threading.Timer(SHUTDOWN_GRACE, self._stop_hard)
+            self._timer.daemon = True
+            self._timer.start()
+        raise KeyboardInterrupt
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _stop_hard(self) -> None:
+        print(f"newsflow serve: shutdown still running after {SHUTDOWN_GRACE:.0f} s; stopping hard",
+              file=sys.stderr, flush=True)
+        server = self._server()
+        if server is not None:
+            server.stop(grace=5)
+        for pid in _descendants(os.getpid()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        os._exit(EXIT_OK)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below `pid`, from /proc (children of children included)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
 
 
 def _find_or_start_api(

@@ -208,10 +208,10 @@ def test_syndicated_copies_are_one_story_and_other_stories_stay_apart(web, db_pa
     web.route("/partner/story", _syndicated(
         story[:-1] + ["An added paragraph from the partner desk about local reaction to the news."],
         "A different headline for the partner site", ["Read more: our coverage", "Photo: Jane Doe/Agency"],
-        "2024-02-01T11:00:00Z"), headers={"Content-Type": "text/html"})
+        "2024-02-03T11:00:00Z"), headers={"Content-Type": "text/html"})
     web.route("/other/story", _syndicated(other + [shared_quote], "Another story", [], "2024-02-01T09:00:00Z"),
               headers={"Content-Type": "text/html"})
-    # Partner copy first: the earliest published article still represents the story.
+    # Partner copy first: the earliest published article still represents the story (htmldate gives days).
     ingest_urls(urls=[web.url("/partner/story"), web.url("/other/story")], db=str(db_path), **FAST)
     ingest_urls(urls=[web.url("/wire/story")], db=str(db_path), **FAST)
     stories = _rows(db_path, "SELECT url, n_copies FROM v_stories ORDER BY url")

@@ -297,3 +297,31 @@ def test_ctrl_c_stops_serving_and_leaves_no_process(served):
     assert "Prefect server stopped" in served.log.read_text()
     assert _alive(served.tree) == []
     assert _get(f"{served.api_url}/health")[0] == 0
+
+
+HANGING_SHUTDOWN = """
+import signal, subprocess, sys, time
+from flows import serve
+serve.SHUTDOWN_GRACE = 1.0
+watchdog = serve.ShutdownWatchdog(lambda: None)
+signal.signal(signal.SIGINT, watchdog.on_signal)
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+print(child.pid, flush=True)
+try:
+    time.sleep(60)
+except KeyboardInterrupt:
+    time.sleep(60)  # a shutdown that never ends, as the served runner's once did
+"""
+
+
+def test_a_shutdown_that_hangs_is_cut_short_and_leaves_no_child():
+    process = subprocess.Popen([sys.executable, "-c", HANGING_SHUTDOWN], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    child = int(process.stdout.readline())
+    process.send_signal(signal.SIGINT)
+    try:
+        assert process.wait(timeout=30) == 0
+    finally:
+        process.kill()
+    assert "stopping hard" in process.stderr.read()
+    assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text().lower()
