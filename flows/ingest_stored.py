@@ -23,7 +23,9 @@ from extractors.dispatch import extract_many, scan_many
 from extractors.signatures import article_id
 from extractors.stored_files import discover, source_uri
 from extractors.text_cleaning import RECURRING_MIN_DOCS
-from flows.stages import POOL_THRESHOLD, RunRecord, chunked, find_entities, in_pool, load_batch, recorded_run, worker_pool
+from flows.stages import (
+    POOL_THRESHOLD, RunRecord, chunked, find_entities, in_pool, load_batch, recorded_run, retry_unless_locked, worker_pool,
+)
 from warehouse import store
 
 DEFAULT_BATCH_SIZE = 500
@@ -49,7 +51,7 @@ class PreparedBatch:
     load: store.LoadBatch = field(default_factory=store.LoadBatch)
 
 
-@task(name="read-batch", retries=2, retry_delay_seconds=2, cache_policy=NO_CACHE)
+@task(name="read-batch", retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_locked, cache_policy=NO_CACHE)
 def read_batch(
     paths: Sequence[Path], warehouse: store.Warehouse, in_flight: PreparedBatch | None, pool: Executor | None
 ) -> PreparedBatch:

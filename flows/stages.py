@@ -87,11 +87,18 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
                 failures = store.run_failures(con, record.run_id)
         except store.WarehouseLocked as exc:
             logger.error("could not record the end of run %s: %s", record.run_id, exc)
+            if status == "completed":
+                raise  # everything landed, but the run must not look done: the next run marks it interrupted
         else:
             summary["seconds"] = round(time.perf_counter() - started, 2)
             summary["db"] = str(Path(warehouse.path).absolute())
             record.summary = summary
             _publish_artifacts(record, summary, failures)
+
+
+def retry_unless_locked(task, task_run, state) -> bool:
+    """Retry a flaky step, but not one whose lock wait already ran to the run's limit."""
+    return not isinstance(state.data, store.WarehouseLocked)
 
 
 @task(name="find-entities", cache_policy=NO_CACHE)

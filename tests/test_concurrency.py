@@ -24,27 +24,35 @@ pytestmark = pytest.mark.usefixtures("prefect_api")
 SHELL = """
 import sys, time, duckdb
 path, read_only, seconds = sys.argv[1], sys.argv[2] == "ro", float(sys.argv[3])
-deadline = time.monotonic() + 60
+wait_for_articles = int(sys.argv[4])
+deadline = time.monotonic() + 120
 while True:  # like a user opening the file: it may take a moment while a load commits
     try:
         con = duckdb.connect(path, read_only=read_only)
-        break
+        if con.execute("SELECT count(*) FROM articles").fetchone()[0] >= wait_for_articles:
+            break
+        con.close()  # too early for this test: let the run go on
     except duckdb.IOException:
-        if time.monotonic() > deadline:
-            raise
-        time.sleep(0.005)
+        pass
+    if time.monotonic() > deadline:
+        raise SystemExit("never got the file")
+    time.sleep(0.05)
 print("locked", flush=True)
-con.execute("SELECT count(*) FROM articles").fetchone()
 time.sleep(seconds)
 released = con.execute("SELECT now()::TIMESTAMP").fetchone()[0]
 print(released.isoformat(), flush=True)
 """
 
 
+def _start_shell(db: Path, mode: str, seconds: float, once_articles: int = 0) -> subprocess.Popen:
+    """Another process (a DuckDB shell, a notebook) that opens the warehouse as soon as it holds
+    `once_articles` articles, and keeps it `seconds`; it prints "locked" when it has it."""
+    return subprocess.Popen([sys.executable, "-c", SHELL, str(db), mode, str(seconds), str(once_articles)],
+                            stdout=subprocess.PIPE, text=True)
+
+
 def _open_shell(db: Path, mode: str, seconds: float) -> subprocess.Popen:
-    """Another process with the warehouse open (a DuckDB shell, a notebook), holding it `seconds`."""
-    shell = subprocess.Popen([sys.executable, "-c", SHELL, str(db), mode, str(seconds)],
-                             stdout=subprocess.PIPE, text=True)
+    shell = _start_shell(db, mode, seconds)
     assert shell.stdout.readline().strip() == "locked"
     return shell
 
@@ -73,25 +81,23 @@ def test_a_lock_held_past_the_limit_fails_the_run_whole_batches_stay_and_the_nex
 ):
     corpus = tmp_path / "corpus"
     _varied_corpus(corpus, 40)
+    store.connect(db_path).close()
+    # A user opens the file once the first batch has landed, and keeps it 8 s: past the run's 2 s limit.
+    shell = _start_shell(db_path, "rw", 8.0, once_articles=4)
     env = dict(os.environ, PREFECT_API_URL=prefect_api_url, PREFECT_LOGGING_LEVEL="INFO")
     run = subprocess.Popen(
         NEWSFLOW + ["ingest", str(corpus), "--db", str(db_path), "--batch-size", "4", "--workers", "1",
                     "--lock-wait", "2"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    shell = None
     try:
-        for line in run.stdout:
-            if "loaded batch" in line:  # the run is under way (NER holds no connection): a user opens the file
-                shell = _open_shell(db_path, "rw", 8.0)
-                break
-        output = "".join(run.stdout)
-        assert run.wait(timeout=120) == 2
+        output = run.communicate(timeout=180)[0]
+        assert shell.stdout.readline().strip() == "locked"
+        assert run.returncode == 2, output[-4000:]
     finally:
         run.kill()
-        if shell is not None:
-            shell.wait(timeout=60)
-    assert shell is not None, "the run never loaded a batch"
+        shell.kill()
+        shell.wait(timeout=30)
     assert "locked by python" in output and f"PID {shell.pid}" in output
     landed = _rows(db_path, "SELECT count(*) FROM articles")[0][0]
     status, seen = _rows(db_path, "SELECT status, n_seen FROM ingest_runs")[0]
