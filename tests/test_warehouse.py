@@ -270,3 +270,20 @@ def test_a_writer_gives_up_after_its_limit_with_who_held_the_file(db_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.parametrize("order", ["copy last", "copy first"])
+def test_an_entity_in_two_copies_of_one_story_counts_one_story(db_path, order):
+    from extractors.entity_resolution import ResolvedMention
+
+    con = store.connect(db_path)
+    run = store.begin_run(con, "test", None)
+    council = ResolvedMention("council", "ORG", 30, 37, False, "Harbour Council", "ORG", "harbour council")
+    early = replace(_story("early", STORY, dt.datetime(2025, 3, 1)), entity_status="done", mentions=(council,))
+    copy = replace(_story("copy", "Newsletter: sign up. " + STORY, dt.datetime(2025, 3, 2)),
+                   entity_status="done", mentions=(council,))
+    other = replace(_story("other", OTHER, dt.datetime(2025, 3, 1)), entity_status="done", mentions=(council,))
+    batches = [[early], [copy, other]] if order == "copy last" else [[copy, other], [early]]
+    for batch in batches:
+        store.load_batch(con, run, store.LoadBatch(cleaned=batch))
+    assert con.execute("SELECT n_mentions, n_articles, n_stories FROM entities").fetchone() == (3, 3, 2)

@@ -143,6 +143,8 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE articles ADD COLUMN duplicate_kind VARCHAR;
         UPDATE articles SET duplicate_kind = 'identical' WHERE duplicate_of IS NOT NULL;
         ALTER TABLE ingest_runs ADD COLUMN n_not_modified INTEGER DEFAULT 0;
+        ALTER TABLE entities ADD COLUMN n_stories INTEGER DEFAULT 0;
+        UPDATE entities SET n_stories = n_articles;
         CREATE TABLE sources (
             url                  VARCHAR PRIMARY KEY,
             kind                 VARCHAR NOT NULL,

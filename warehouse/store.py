@@ -557,6 +557,10 @@ def _link_near_duplicates(con: duckdb.DuckDBPyConnection, cleaned: list[CleanedD
             " duplicate_kind = CASE WHEN articles.article_id = m.story THEN 'near' ELSE articles.duplicate_kind END"
             " FROM moves m WHERE articles.article_id = m.story OR articles.duplicate_of = m.story"
         )
+        con.execute(  # their entities now share stories: recount them at commit
+            "INSERT INTO touched SELECT DISTINCT m.entity_id FROM entity_mentions m JOIN articles a USING (article_id)"
+            " WHERE a.duplicate_of IN (SELECT head FROM moves) OR a.article_id IN (SELECT head FROM moves)"
+        )
 
 
 def _merged_stories(links: Iterable[tuple[str, str]]) -> list[set[str]]:
@@ -663,21 +667,27 @@ def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]
         con.execute("INSERT INTO quotes SELECT * FROM new_quotes")
         con.execute("INSERT INTO entity_runs SELECT * FROM ran")
         con.execute(
-            "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0 FROM new_entities"
+            "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0, 0 FROM new_entities"
             " ON CONFLICT (entity_id) DO NOTHING"
         )
 
 
 def _recount_touched_entities(con: duckdb.DuckDBPyConnection) -> None:
-    """Counts, aliases and label vote of every entity whose mentions this transaction changed."""
+    """Counts, aliases and label vote of every entity whose mentions (or their stories) this transaction changed.
+
+    `n_stories` counts each story once: near copies of one wire story are one story, not several.
+    """
     con.execute(
         """
         UPDATE entities SET n_mentions = coalesce(s.n_mentions, 0), n_articles = coalesce(s.n_articles, 0),
-               aliases = coalesce(s.aliases, []), label = coalesce(s.label, entities.label)
+               n_stories = coalesce(s.n_stories, 0), aliases = coalesce(s.aliases, []),
+               label = coalesce(s.label, entities.label)
         FROM (SELECT DISTINCT entity_id FROM touched) t LEFT JOIN (
-            SELECT entity_id, count(*) AS n_mentions, count(DISTINCT article_id) AS n_articles,
-                   list(DISTINCT text ORDER BY text) AS aliases, mode(label) AS label
-            FROM entity_mentions WHERE entity_id IN (SELECT entity_id FROM touched) GROUP BY entity_id
+            SELECT m.entity_id, count(*) AS n_mentions, count(DISTINCT m.article_id) AS n_articles,
+                   count(DISTINCT coalesce(a.duplicate_of, m.article_id)) AS n_stories,
+                   list(DISTINCT m.text ORDER BY m.text) AS aliases, mode(m.label) AS label
+            FROM entity_mentions m JOIN articles a USING (article_id)
+            WHERE m.entity_id IN (SELECT entity_id FROM touched) GROUP BY m.entity_id
         ) s USING (entity_id)
         WHERE entities.entity_id = t.entity_id
         """
