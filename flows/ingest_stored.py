@@ -24,7 +24,7 @@ from extractors.signatures import article_id
 from extractors.stored_files import discover, source_uri
 from extractors.text_cleaning import RECURRING_MIN_DOCS
 from flows.stages import (
-    POOL_THRESHOLD, RunRecord, chunked, find_entities, in_pool, load_batch, recorded_run, retry_unless_locked, worker_pool,
+    RunRecord, chunked, find_entities, in_pool, load_batch, recorded_run, retry_unless_locked, worker_pool,
 )
 from warehouse import store
 
@@ -166,7 +166,7 @@ def _ingest_files(paths: list[str], record: RunRecord, batch_size: int, workers:
         # A pipeline: while workers clean batch k, this process reads batch k+1 and loads batch k-1.
         # quote(): Prefect would otherwise walk every document of a batch to track dependencies.
         for batch_paths in chunked(discover(paths), batch_size):
-            if pool is None and len(batch_paths) >= POOL_THRESHOLD:
+            if pool is None:
                 pool = worker_pool(workers, len(batch_paths))
             with record.stage("read"):
                 prepared = read_batch(quote(batch_paths), quote(record.warehouse), quote(in_flight), quote(pool))

@@ -127,7 +127,7 @@ def ingest_feeds(
         feed_targets, invalid = _targets(read_url_list(feeds, feeds_file))
         with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact)) as fetcher:
             with record.stage("feeds"):
-                listed, feed_load = fetch_feeds(quote(fetcher), quote(record), [t.url for t in feed_targets])
+                listed, feed_load = fetch_feeds(quote(fetcher), quote(record), feed_targets)
             feed_load.failures.extend(invalid)
             _land(record, feed_load)
             pages = _new_pages(record, listed, max_new_pages)
@@ -169,41 +169,43 @@ def _targets(urls: Sequence[str]) -> tuple[list[PageTarget], list[store.Failure]
 
 
 @task(name="fetch-feeds", cache_policy=NO_CACHE)
-def fetch_feeds(fetcher: Fetcher, record: RunRecord, urls: list[str]) -> tuple[list[PageTarget], store.LoadBatch]:
+def fetch_feeds(
+    fetcher: Fetcher, record: RunRecord, feeds: list[PageTarget]
+) -> tuple[list[PageTarget], store.LoadBatch]:
     """Fetch and parse feeds and sitemaps (conditional GET), following sitemap indexes; list their articles."""
     load = store.LoadBatch()
     listed: dict[str, PageTarget] = {}
-    seen: set[str] = set()
-    level = [(url, canonical_url(url)) for url in urls]
+    seen = {feed.canonical for feed in feeds}
+    level = feeds
     for depth in range(MAX_SITEMAP_DEPTH + 1):
         with record.warehouse.reading() as con:
-            states = store.source_states(con, [canonical for _, canonical in level])
-        seen.update(canonical for _, canonical in level)
-        requested = {url: canonical for url, canonical in level}
-        requests = [FetchRequest(url, "feed", *_validators(states.get(canonical))) for url, canonical in level]
-        children: list[tuple[str, str]] = []
+            states = store.source_states(con, [feed.canonical for feed in level])
+        by_url = {feed.url: feed for feed in level}
+        requests = [FetchRequest(feed.url, "feed", *_validators(states.get(feed.canonical))) for feed in level]
+        children: list[PageTarget] = []
         for result in fetcher.fetch_many(requests):
-            feed_url = requested[result.request.url]
-            kind, entries, sitemaps = _read_feed(record, load, feed_url, result)
-            load.sources.append(_source_state(feed_url, kind, result, body_hash=_body_hash(result)))
+            feed = by_url[result.request.url]
+            kind, entries, sitemaps = _read_feed(record, load, feed.canonical, result)
+            load.sources.append(_source_state(feed.canonical, kind, result, body_hash=_body_hash(result)))
             for entry in entries:
-                try:
-                    canonical = canonical_url(entry.url)
-                except ValueError:
-                    continue
-                listed.setdefault(canonical, PageTarget(entry.url, canonical, feed_url, entry.published_at))
-            for child in sitemaps:
-                try:
-                    child_canonical = canonical_url(child)
-                except ValueError:
-                    continue
-                if child_canonical not in seen and depth < MAX_SITEMAP_DEPTH:
-                    seen.add(child_canonical)
-                    children.append((child, child_canonical))
+                if canonical := _canonical_or_none(entry.url):
+                    listed.setdefault(canonical, PageTarget(entry.url, canonical, feed.canonical, entry.published_at))
+            for child in sitemaps if depth < MAX_SITEMAP_DEPTH else []:
+                if (canonical := _canonical_or_none(child)) and canonical not in seen:
+                    seen.add(canonical)
+                    children.append(PageTarget(child, canonical))
         if not children:
             break
         level = children
     return list(listed.values()), load
+
+
+def _canonical_or_none(url: str) -> str | None:
+    """A listed URL's canonical form; None for what a feed may list but we never fetch (mailto:, junk)."""
+    try:
+        return canonical_url(url)
+    except ValueError:
+        return None
 
 
 def _read_feed(record: RunRecord, load: store.LoadBatch, feed_url: str, result: FetchResult):

@@ -17,6 +17,7 @@ import pytest
 
 from flows.ingest_stored import ingest_stored
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
+from test_ingest_flow import _rows
 from warehouse import store
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -55,11 +56,6 @@ def _open_shell(db: Path, mode: str, seconds: float) -> subprocess.Popen:
     shell = _start_shell(db, mode, seconds)
     assert shell.stdout.readline().strip() == "locked"
     return shell
-
-
-def _rows(db: Path, sql: str, params=()):
-    with store.reading(db, 30) as con:
-        return con.execute(sql, params).fetchall()
 
 
 @pytest.mark.parametrize("mode", ["ro", "rw"])
