@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | $(QUIET_PIP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]' 2>&1 | $(QUIET_PIP)
-	$(BIN)/python -c "import flows, prefect, extractors.dispatch, warehouse.store"
+	$(BIN)/python -c "import flows, prefect, extractors.dispatch, warehouse.load"
 	@touch $(STAMP)
 
 run: $(STAMP)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from extractors.entities import Mention
 from extractors.entity_names import canonical_key, curated, curated_name, is_short_form, similar_names
+from extractors.grouping import connected_groups
 
 LABEL_ORDER = ("PERSON", "GPE", "ORG", "LOC", "NORP", "FAC", "EVENT")
 """Tie-break of the label vote."""
@@ -198,21 +199,10 @@ def _join_near_spellings(root: dict[str, str], labels: Mapping[str, str], known:
     for key in sorted(k for k, r in root.items() if r == k and k not in known):
         tokens = key.split()
         buckets[(labels[key], len(tokens), tokens[-1][:1] if tokens else "")].append(key)
-    parent = {k: k for ks in buckets.values() for k in ks}
-
-    def find(k: str) -> str:
-        while parent[k] != k:
-            k = parent[k]
-        return k
-
-    for ks in buckets.values():
-        for i, a in enumerate(ks):
-            for b in ks[i + 1:]:
-                if similar_names(a, b):
-                    ra, rb = find(a), find(b)
-                    parent[max(ra, rb)] = min(ra, rb)
-    for k in parent:
-        root[k] = find(k)
+    pairs = ((a, b) for ks in buckets.values() for i, a in enumerate(ks) for b in ks[i + 1:] if similar_names(a, b))
+    for group in connected_groups(pairs, items=(k for ks in buckets.values() for k in ks)):
+        for k in group:
+            root[k] = min(group)
 
 
 def _label(key: str, votes: Counter[str], known: Mapping[str, KnownEntity]) -> str:

@@ -192,7 +192,7 @@ def _run_flow(args: argparse.Namespace, run: Callable[[], dict], source_tag: str
 
 
 def _default_db() -> str:
-    from warehouse.store import default_db
+    from warehouse.connection import default_db
 
     return default_db()
 

@@ -26,7 +26,8 @@ from extractors.text_cleaning import RECURRING_MIN_DOCS
 from flows.stages import (
     RunRecord, chunked, find_entities, in_pool, load_batch, recorded_run, retry_unless_locked, worker_pool,
 )
-from warehouse import store
+from warehouse import connection, lookups
+from warehouse.records import CleanedDocument, DuplicateDocument, Failure, LoadBatch
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -48,12 +49,12 @@ class PendingDocument:
 class PreparedBatch:
     pending: list[PendingDocument] = field(default_factory=list)
     recurring: frozenset[str] = frozenset()
-    load: store.LoadBatch = field(default_factory=store.LoadBatch)
+    load: LoadBatch = field(default_factory=LoadBatch)
 
 
 @task(name="read-batch", retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_locked, cache_policy=NO_CACHE)
 def read_batch(
-    paths: Sequence[Path], warehouse: store.Warehouse, in_flight: PreparedBatch | None, pool: Executor | None
+    paths: Sequence[Path], warehouse: connection.Warehouse, in_flight: PreparedBatch | None, pool: Executor | None
 ) -> PreparedBatch:
     """Decode and fingerprint a batch; only new or edited content goes on to cleaning.
 
@@ -63,12 +64,12 @@ def read_batch(
     prepared = PreparedBatch()
     ids = [article_id(source_uri(p)) for p in paths]
     with warehouse.reading() as con:
-        known = store.stored_hashes(con, ids)
+        known = lookups.stored_hashes(con, ids)
     changed: list[PendingDocument] = []
     scans = in_pool(pool, scan_many, [(str(p), known.get(aid)) for p, aid in zip(paths, ids)])
     for aid, scanned in zip(ids, scans):
         if scanned.error is not None:
-            prepared.load.failures.append(store.Failure(scanned.source_uri, "read", scanned.error))
+            prepared.load.failures.append(Failure(scanned.source_uri, "read", scanned.error))
         elif scanned.unchanged:
             prepared.load.unchanged_ids.append(aid)
         else:
@@ -78,35 +79,35 @@ def read_batch(
             ))
     first_in_batch = {d.content_hash: d.article_id for d in in_flight.pending} if in_flight else {}
     with warehouse.reading() as con:
-        originals = store.originals_by_content(con, [c.content_hash for c in changed])
+        originals = lookups.originals_by_content(con, [c.content_hash for c in changed])
         for doc in changed:
             original = originals.get(doc.content_hash) or first_in_batch.get(doc.content_hash)
             if original and original != doc.article_id:
                 prepared.load.duplicates.append(
-                    store.DuplicateDocument(doc.article_id, doc.source_uri, doc.content_hash, original, doc.is_new)
+                    DuplicateDocument(doc.article_id, doc.source_uri, doc.content_hash, original, doc.is_new)
                 )
                 continue
             first_in_batch[doc.content_hash] = doc.article_id
             prepared.pending.append(doc)
         unloaded = [*(in_flight.pending if in_flight else []), *prepared.pending]
-        prepared.recurring = store.recurring_line_keys(
+        prepared.recurring = lookups.recurring_line_keys(
             con, {d.article_id: d.line_keys for d in unloaded if d.line_keys}, RECURRING_MIN_DOCS
         )
     return prepared
 
 
 @task(name="clean-batch", cache_policy=NO_CACHE)
-def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> store.LoadBatch:
+def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> LoadBatch:
     """Extract every pending document, in worker processes when there are enough of them."""
     documents = [(d.kind, d.text) for d in prepared.pending]
     results = in_pool(pool, extract_many, documents, prepared.recurring)
     load = prepared.load
     for doc, result in zip(prepared.pending, results):
         if result.article is None:
-            load.failures.append(store.Failure(doc.source_uri, "extract", result.error or "no article"))
+            load.failures.append(Failure(doc.source_uri, "extract", result.error or "no article"))
             continue
         load.cleaned.append(
-            store.CleanedDocument(
+            CleanedDocument(
                 doc.article_id, doc.source_uri, doc.content_hash, result.article, doc.is_new, doc.line_keys,
                 signature=result.signature,
             )
@@ -114,17 +115,17 @@ def clean_batch(prepared: PreparedBatch, pool: Executor | None) -> store.LoadBat
     return load
 
 
-def _cleaned(cleaning: PrefectFuture, record: RunRecord) -> store.LoadBatch:
+def _cleaned(cleaning: PrefectFuture, record: RunRecord) -> LoadBatch:
     """Wait for a batch's cleaning; the wait is what the pipeline could not hide behind reading and loading."""
     with record.stage("clean"):
         return cleaning.result()
 
 
-def _fail_copies_of(load: store.LoadBatch, failed_ids: set[str]) -> None:
+def _fail_copies_of(load: LoadBatch, failed_ids: set[str]) -> None:
     """A copy of a document that failed in this run has nothing to link to: it fails too."""
     orphans = [d for d in load.duplicates if d.duplicate_of in failed_ids]
     for dup in orphans:
-        load.failures.append(store.Failure(dup.source_uri, "extract", "identical to a document that failed"))
+        load.failures.append(Failure(dup.source_uri, "extract", "identical to a document that failed"))
     load.duplicates = [d for d in load.duplicates if d.duplicate_of not in failed_ids]
 
 
@@ -153,7 +154,7 @@ def _ingest_files(paths: list[str], record: RunRecord, batch_size: int, workers:
     cleaning: PrefectFuture | None = None
     failed_ids: set[str] = set()
 
-    def land(prepared: PreparedBatch, load: store.LoadBatch) -> None:
+    def land(prepared: PreparedBatch, load: LoadBatch) -> None:
         failed_ids.update({d.article_id for d in prepared.pending} - {c.article_id for c in load.cleaned})
         _fail_copies_of(load, failed_ids)
         if entities:

@@ -31,7 +31,8 @@ from extractors.fetching import Fetcher, FetchPolicy, FetchRequest, FetchResult
 from extractors.signatures import article_id
 from extractors.urls import canonical_url
 from flows.stages import RunRecord, find_entities, in_pool, load_batch, recorded_run, worker_pool
-from warehouse import store
+from warehouse import lookups
+from warehouse.records import CleanedDocument, Failure, LoadBatch, SourceState
 
 DEFAULT_BATCH_SIZE = 50
 """Pages per extraction and load: small enough that extraction starts while the fetcher still waits."""
@@ -56,7 +57,7 @@ class FetchedBatch:
     """Pages fetched with new bytes, waiting for extraction; the rest of the batch is settled already."""
 
     pages: list[tuple[PageTarget, FetchResult, str]] = field(default_factory=list)
-    load: store.LoadBatch = field(default_factory=store.LoadBatch)
+    load: LoadBatch = field(default_factory=LoadBatch)
 
 
 def fetch_policy(
@@ -95,7 +96,7 @@ def ingest_urls(
     """
     with recorded_run("ingest_urls", db, lock_wait) as record:
         targets, invalid = _targets(read_url_list(urls, urls_file))
-        _land(record, store.LoadBatch(failures=invalid))
+        _land(record, LoadBatch(failures=invalid))
         with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact)) as fetcher:
             _ingest_pages(record, fetcher, targets, batch_size, workers, entities)
     return record.summary
@@ -139,10 +140,10 @@ def ingest_feeds(
 def _fetcher(record: RunRecord, policy: FetchPolicy) -> Iterator[Fetcher]:
     """A fetcher for the run that knows the robots.txt files of recent runs, and stores the ones it fetched."""
     with record.warehouse.reading() as con:
-        known = store.recent_robots(con)
+        known = lookups.recent_robots(con)
     with Fetcher(policy, known_robots=known) as fetcher:
         yield fetcher
-        _land(record, store.LoadBatch(robots=dict(fetcher.fetched_robots)))
+        _land(record, LoadBatch(robots=dict(fetcher.fetched_robots)))
 
 
 def read_url_list(urls: Sequence[str] | None, urls_file: str | None) -> list[str]:
@@ -154,7 +155,7 @@ def read_url_list(urls: Sequence[str] | None, urls_file: str | None) -> list[str
     return listed
 
 
-def _targets(urls: Sequence[str]) -> tuple[list[PageTarget], list[store.Failure]]:
+def _targets(urls: Sequence[str]) -> tuple[list[PageTarget], list[Failure]]:
     """One target per canonical URL (the first variant given is the one fetched); bad URLs become failures."""
     targets: dict[str, PageTarget] = {}
     invalid = []
@@ -162,7 +163,7 @@ def _targets(urls: Sequence[str]) -> tuple[list[PageTarget], list[store.Failure]
         try:
             canonical = canonical_url(url)
         except ValueError as exc:
-            invalid.append(store.Failure(url, "url", f"not an http(s) URL: {exc}"))
+            invalid.append(Failure(url, "url", f"not an http(s) URL: {exc}"))
             continue
         targets.setdefault(canonical, PageTarget(url, canonical))
     return list(targets.values()), invalid
@@ -171,15 +172,15 @@ def _targets(urls: Sequence[str]) -> tuple[list[PageTarget], list[store.Failure]
 @task(name="fetch-feeds", cache_policy=NO_CACHE)
 def fetch_feeds(
     fetcher: Fetcher, record: RunRecord, feeds: list[PageTarget]
-) -> tuple[list[PageTarget], store.LoadBatch]:
+) -> tuple[list[PageTarget], LoadBatch]:
     """Fetch and parse feeds and sitemaps (conditional GET), following sitemap indexes; list their articles."""
-    load = store.LoadBatch()
+    load = LoadBatch()
     listed: dict[str, PageTarget] = {}
     seen = {feed.canonical for feed in feeds}
     level = feeds
     for depth in range(MAX_SITEMAP_DEPTH + 1):
         with record.warehouse.reading() as con:
-            states = store.source_states(con, [feed.canonical for feed in level])
+            states = lookups.source_states(con, [feed.canonical for feed in level])
         by_url = {feed.url: feed for feed in level}
         requests = [FetchRequest(feed.url, "feed", *_validators(states.get(feed.canonical))) for feed in level]
         children: list[PageTarget] = []
@@ -208,19 +209,19 @@ def _canonical_or_none(url: str) -> str | None:
         return None
 
 
-def _read_feed(record: RunRecord, load: store.LoadBatch, feed_url: str, result: FetchResult):
+def _read_feed(record: RunRecord, load: LoadBatch, feed_url: str, result: FetchResult):
     """(kind, entries, child sitemaps) of one fetched feed; what went wrong lands in `load`."""
     if result.outcome == "not_modified":
         load.n_not_modified += 1
         record.notes.append(f"{feed_url}: not modified (304)")
         return "feed", [], []
     if result.outcome != "fetched":
-        load.failures.append(store.Failure(result.request.url, _fetch_stage(result), result.error or result.outcome))
+        load.failures.append(Failure(result.request.url, _fetch_stage(result), result.error or result.outcome))
         return "feed", [], []
     try:
         parsed = parse_feed(result.body, result.final_url)
     except RejectedInput as exc:
-        load.failures.append(store.Failure(result.request.url, "parse", str(exc)))
+        load.failures.append(Failure(result.request.url, "parse", str(exc)))
         return "feed", [], []
     kind = "sitemap" if parsed.kind in ("urlset", "sitemapindex") else "feed"
     note = f"{feed_url}: {parsed.kind}, {len(parsed.entries)} entries"
@@ -235,7 +236,7 @@ def _read_feed(record: RunRecord, load: store.LoadBatch, feed_url: str, result: 
 def _new_pages(record: RunRecord, listed: list[PageTarget], limit: int) -> list[PageTarget]:
     """The listed articles the warehouse has not ingested, newest first, at most `limit`."""
     with record.warehouse.reading() as con:
-        known = store.ingested_urls(con, {t.canonical: article_id(t.canonical) for t in listed})
+        known = lookups.ingested_urls(con, {t.canonical: article_id(t.canonical) for t in listed})
     fresh = [t for t in listed if t.canonical not in known]
     fresh.sort(key=lambda t: (t.published_at is None, -(t.published_at.timestamp() if t.published_at else 0)))
     if len(listed) != len(fresh):
@@ -253,7 +254,7 @@ def _ingest_pages(
     if not targets:
         return
     with record.warehouse.reading() as con:
-        states = store.source_states(con, [t.canonical for t in targets])
+        states = lookups.source_states(con, [t.canonical for t in targets])
     by_url = {t.url: t for t in targets}
     requests = [FetchRequest(t.url, "page", *_validators(states.get(t.canonical))) for t in targets]
     pool = worker_pool(workers, len(targets))
@@ -278,7 +279,7 @@ def _ingest_pages(
 
 @task(name="fetch-batch", cache_policy=NO_CACHE)
 def fetch_batch(
-    stream: Iterator[FetchResult], by_url: dict[str, PageTarget], states: dict[str, store.SourceState], size: int
+    stream: Iterator[FetchResult], by_url: dict[str, PageTarget], states: dict[str, SourceState], size: int
 ) -> FetchedBatch | None:
     """The next `size` fetch results (None when all are in): 304s and unchanged bytes settle here, unextracted."""
     batch = FetchedBatch()
@@ -298,7 +299,7 @@ def fetch_batch(
                 batch.load.unchanged_ids.append(known_id)
             elif result.outcome not in ("not_modified", "fetched"):
                 batch.load.failures.append(
-                    store.Failure(target.url, _fetch_stage(result), result.error or result.outcome))
+                    Failure(target.url, _fetch_stage(result), result.error or result.outcome))
             batch.load.sources.append(_source_state(target.canonical, "page", result, target, body_hash, known_id))
         if n == size:
             break
@@ -306,7 +307,7 @@ def fetch_batch(
 
 
 @task(name="extract-batch", cache_policy=NO_CACHE)
-def extract_batch(fetched: FetchedBatch, pool: Executor | None) -> store.LoadBatch:
+def extract_batch(fetched: FetchedBatch, pool: Executor | None) -> LoadBatch:
     """Extract the batch's pages (in worker processes when there are enough), each under its canonical id."""
     load = fetched.load
     pages = in_pool(pool, extract_pages, [(result.final_url, result.text or "") for _, result, _ in fetched.pages])
@@ -316,12 +317,12 @@ def extract_batch(fetched: FetchedBatch, pool: Executor | None) -> store.LoadBat
         load.sources.append(_source_state(
             target.canonical, "page", result, target, body_hash, page.article_id if article else None))
         if article is None:
-            load.failures.append(store.Failure(target.url, "extract", page.result.error or "no article"))
+            load.failures.append(Failure(target.url, "extract", page.result.error or "no article"))
         elif page.article_id in landing:  # two listed URLs that declare one canonical page
             load.unchanged_ids.append(page.article_id)
         else:
             landing.add(page.article_id)
-            load.cleaned.append(store.CleanedDocument(
+            load.cleaned.append(CleanedDocument(
                 page.article_id, page.canonical_url, page.content_hash, article, True,
                 signature=page.result.signature,
             ))
@@ -337,13 +338,13 @@ def _land_extracted(record: RunRecord, extracting: PrefectFuture, entities: bool
     _land(record, load)
 
 
-def _land(record: RunRecord, load: store.LoadBatch) -> None:
+def _land(record: RunRecord, load: LoadBatch) -> None:
     if not load.empty:
         with record.stage("load"):
             load_batch(quote(load), quote(record))
 
 
-def _validators(state: store.SourceState | None) -> tuple[str | None, str | None]:
+def _validators(state: SourceState | None) -> tuple[str | None, str | None]:
     """ETag and Last-Modified of the last successful fetch, for a conditional request."""
     return (state.etag, state.last_modified) if state else (None, None)
 
@@ -359,9 +360,9 @@ def _fetch_stage(result: FetchResult) -> str:
 def _source_state(
     url: str, kind: str, result: FetchResult, target: PageTarget | None = None, body_hash: str | None = None,
     article: str | None = None,
-) -> store.SourceState:
+) -> SourceState:
     fetched_at = result.finished_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    return store.SourceState(
+    return SourceState(
         url=url, kind=kind, requested_url=result.request.url, outcome=result.outcome, fetched_at=fetched_at,
         status=result.status, error=result.error, etag=result.etag, last_modified=result.last_modified,
         body_hash=body_hash, article_id=article, discovered_from=target.discovered_from if target else None,

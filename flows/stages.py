@@ -1,7 +1,7 @@
 """What every ingest flow shares: the run's bookkeeping, the entity and load stages, worker pools.
 
 A flow reads and writes the warehouse in short connections (see
-`store.Warehouse`), so a user's DuckDB shell or notebook gets turns between
+`connection.Warehouse`), so a user's DuckDB shell or notebook gets turns between
 batches; each flow run records itself in `ingest_runs` under its Prefect
 flow run id and publishes two artifacts: a markdown summary and a table of
 its failures.
@@ -27,7 +27,9 @@ from prefect.runtime import flow_run
 from extractors.entities import extract_mentions, ner_available
 from extractors.entity_resolution import canonical_entities
 from extractors.quotes import extract_quotes
-from warehouse import store
+from warehouse import connection, lookups, runs
+from warehouse import load as batch_load
+from warehouse.records import LoadBatch
 
 POOL_THRESHOLD = 40
 """Fewer documents than this in a step are handled in-process: starting workers costs more."""
@@ -41,7 +43,7 @@ class RunRecord:
     """A flow run as the warehouse and the Prefect UI see it."""
 
     flow_name: str
-    warehouse: store.Warehouse
+    warehouse: connection.Warehouse
     run_id: str = ""
     stage_seconds: dict[str, float] = field(default_factory=dict)
     new_titles: list[str] = field(default_factory=list)
@@ -68,13 +70,13 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
     (the exception goes on, so Prefect marks the flow run failed with it).
     """
     logger = get_run_logger()
-    warehouse = store.Warehouse(
-        db or store.default_db(), store.DEFAULT_LOCK_WAIT if lock_wait is None else lock_wait, logger.warning
+    warehouse = connection.Warehouse(
+        db or connection.default_db(), connection.DEFAULT_LOCK_WAIT if lock_wait is None else lock_wait, logger.warning
     )
     record = RunRecord(flow_name, warehouse)
     started = time.perf_counter()
     with warehouse.writing() as con:
-        record.run_id = store.begin_run(con, flow_name, _prefect_run_id())
+        record.run_id = runs.begin_run(con, flow_name, _prefect_run_id())
     status = "failed"
     try:
         yield record
@@ -83,9 +85,9 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
         try:
             finish_wait = warehouse.lock_wait if status == "completed" else FINISH_LOCK_WAIT
             with replace(warehouse, lock_wait=finish_wait).writing() as con:
-                summary = store.finish_run(con, record.run_id, status)
-                failures = store.run_failures(con, record.run_id)
-        except store.WarehouseLocked as exc:
+                summary = runs.finish_run(con, record.run_id, status)
+                failures = runs.run_failures(con, record.run_id)
+        except connection.WarehouseLocked as exc:
             logger.error("could not record the end of run %s: %s", record.run_id, exc)
             if status == "completed":
                 raise  # everything landed, but the run must not look done: the next run marks it interrupted
@@ -98,11 +100,11 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
 
 def retry_unless_locked(task, task_run, state) -> bool:
     """Retry a flaky step, but not one whose lock wait already ran to the run's limit."""
-    return not isinstance(state.data, store.WarehouseLocked)
+    return not isinstance(state.data, connection.WarehouseLocked)
 
 
 @task(name="find-entities", cache_policy=NO_CACHE)
-def find_entities(load: store.LoadBatch, warehouse: store.Warehouse, pool: Executor | None) -> None:
+def find_entities(load: LoadBatch, warehouse: connection.Warehouse, pool: Executor | None) -> None:
     """NER, canonical entities and quotes for the batch's freshly cleaned articles (never for unchanged ones)."""
     if not load.cleaned:
         return
@@ -110,7 +112,7 @@ def find_entities(load: store.LoadBatch, warehouse: store.Warehouse, pool: Execu
     mentions = in_pool(pool, extract_mentions, [(load.cleaned[i].article.title, load.cleaned[i].article.body)
                                                  for i in eligible])
     with warehouse.reading() as con:
-        known = store.known_entities(con)
+        known = lookups.known_entities(con)
     resolved = canonical_entities(mentions, known)
     for i, doc in enumerate(load.cleaned):
         load.cleaned[i] = replace(doc, entity_status=f"skipped: no NER pipeline for language {doc.article.language}")
@@ -121,14 +123,14 @@ def find_entities(load: store.LoadBatch, warehouse: store.Warehouse, pool: Execu
 
 
 @task(name="load-batch", cache_policy=NO_CACHE)
-def load_batch(load: store.LoadBatch, record: RunRecord) -> None:
+def load_batch(load: LoadBatch, record: RunRecord) -> None:
     """Land the batch in one transaction, holding the write lock only for it.
 
     No task retry: waiting for the lock (with backoff, up to the run's
     limit) is the retry, and a batch that cannot land is left for the next run whole.
     """
     with record.warehouse.writing() as con:
-        store.load_batch(con, record.run_id, load)
+        batch_load.load_batch(con, record.run_id, load)
     record.new_titles.extend(d.article.title for d in load.cleaned if d.article.title)
     get_run_logger().info(
         "loaded batch: %d new, %d updated, %d unchanged, %d duplicates, %d failed",

@@ -18,7 +18,7 @@ import pytest
 from flows.ingest_stored import ingest_stored
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
 from test_ingest_flow import _rows
-from warehouse import store
+from warehouse import connection
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -60,7 +60,7 @@ def _open_shell(db: Path, mode: str, seconds: float) -> subprocess.Popen:
 
 @pytest.mark.parametrize("mode", ["ro", "rw"])
 def test_a_run_waits_for_a_process_holding_the_file_and_then_lands_everything(seeds_copy, db_path, mode):
-    store.connect(db_path).close()
+    connection.connect(db_path).close()
     shell = _open_shell(db_path, mode, 2.0)
     try:
         summary = ingest_stored(paths=[str(seeds_copy)], db=str(db_path), lock_wait=60)
@@ -77,7 +77,7 @@ def test_a_lock_held_past_the_limit_fails_the_run_whole_batches_stay_and_the_nex
 ):
     corpus = tmp_path / "corpus"
     _varied_corpus(corpus, 40)
-    store.connect(db_path).close()
+    connection.connect(db_path).close()
     # A user opens the file once the first batch has landed, and keeps it 8 s: past the run's 2 s limit.
     shell = _start_shell(db_path, "rw", 8.0, once_articles=4)
     env = dict(os.environ, PREFECT_API_URL=prefect_api_url, PREFECT_LOGGING_LEVEL="INFO")

@@ -8,7 +8,9 @@ import duckdb
 import pytest
 
 from extractors.model import Article, CutSegment
-from warehouse import store
+from warehouse import connection, lookups, runs
+from warehouse import load as batch_load
+from warehouse.records import CleanedDocument, DuplicateDocument, Failure, LoadBatch, SourceState
 from warehouse.queries import read_only, run_query
 from warehouse.schema import LATEST_VERSION, current_version
 
@@ -20,22 +22,22 @@ def _article(title="Title", body="First paragraph here.\n\nSecond one.") -> Arti
     )
 
 
-def _cleaned(aid="a1", digest="h1", is_new=True, **kw) -> store.CleanedDocument:
-    return store.CleanedDocument(aid, f"file:///{aid}.txt", digest, _article(**kw), is_new, frozenset({"menu"}))
+def _cleaned(aid="a1", digest="h1", is_new=True, **kw) -> CleanedDocument:
+    return CleanedDocument(aid, f"file:///{aid}.txt", digest, _article(**kw), is_new, frozenset({"menu"}))
 
 
 def test_connect_creates_and_versions_the_schema(db_path):
-    con = store.connect(db_path)
+    con = connection.connect(db_path)
     assert current_version(con) == LATEST_VERSION
     tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
     assert {"articles", "boilerplate_segments", "ingest_runs", "failures", "schema_version"} <= tables
     con.close()
-    con = store.connect(db_path)  # a second connect migrates nothing twice
+    con = connection.connect(db_path)  # a second connect migrates nothing twice
     assert con.execute("SELECT count(*) FROM schema_version").fetchone()[0] == LATEST_VERSION
 
 
 def test_contract_columns_exist(db_path):
-    con = store.connect(db_path)
+    con = connection.connect(db_path)
     columns = {r[0] for r in con.execute("DESCRIBE articles").fetchall()}
     assert {
         "article_id", "source_uri", "url", "site", "title", "subtitle", "authors", "published_at", "section",
@@ -46,76 +48,76 @@ def test_contract_columns_exist(db_path):
 
 
 def test_an_edit_rewrites_the_row_and_keeps_one_audit_trail(db_path):
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
-    store.load_batch(con, run, store.LoadBatch(cleaned=[_cleaned()]))
-    store.load_batch(con, run, store.LoadBatch(cleaned=[_cleaned(digest="h2", title="Edited", is_new=False)]))
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
+    batch_load.load_batch(con, run, LoadBatch(cleaned=[_cleaned()]))
+    batch_load.load_batch(con, run, LoadBatch(cleaned=[_cleaned(digest="h2", title="Edited", is_new=False)]))
     assert con.execute("SELECT count(*), any_value(title) FROM articles").fetchone() == (1, "Edited")
     assert con.execute("SELECT count(*) FROM boilerplate_segments").fetchone()[0] == 1
-    summary = store.finish_run(con, run, "completed")
+    summary = runs.finish_run(con, run, "completed")
     assert (summary["n_new"], summary["n_updated"], summary["status"]) == (1, 1, "completed")
 
 
 def test_a_batch_another_run_already_landed_counts_as_unchanged_not_new(db_path):
     """Two overlapping runs that extracted the same file: the second load finds it landed."""
-    con = store.connect(db_path)
-    first, second = store.begin_run(con, "test", None), store.begin_run(con, "test", None)
-    store.load_batch(con, first, store.LoadBatch(cleaned=[_cleaned()]))
-    store.load_batch(con, second, store.LoadBatch(cleaned=[_cleaned(title="Same text, extracted again")]))
+    con = connection.connect(db_path)
+    first, second = runs.begin_run(con, "test", None), runs.begin_run(con, "test", None)
+    batch_load.load_batch(con, first, LoadBatch(cleaned=[_cleaned()]))
+    batch_load.load_batch(con, second, LoadBatch(cleaned=[_cleaned(title="Same text, extracted again")]))
     assert con.execute("SELECT count(*), any_value(title) FROM articles").fetchone() == (1, "Title")
     assert con.execute("SELECT count(*) FROM boilerplate_segments").fetchone()[0] == 1
-    summary = store.finish_run(con, second, "completed")
+    summary = runs.finish_run(con, second, "completed")
     assert (summary["n_new"], summary["n_updated"], summary["n_unchanged"]) == (0, 0, 1)
 
 
 def test_duplicate_copies_the_original_and_links_to_it(db_path):
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
-    store.load_batch(con, run, store.LoadBatch(
-        cleaned=[_cleaned()], duplicates=[store.DuplicateDocument("a2", "file:///a2.txt", "h1", "a1", True)]))
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
+    batch_load.load_batch(con, run, LoadBatch(
+        cleaned=[_cleaned()], duplicates=[DuplicateDocument("a2", "file:///a2.txt", "h1", "a1", True)]))
     rows = con.execute("SELECT article_id, duplicate_of, title, body FROM articles ORDER BY article_id").fetchall()
     assert rows[1][:2] == ("a2", "a1") and rows[0][2:] == rows[1][2:]
-    assert store.originals_by_content(con, ["h1"]) == {"h1": "a1"}
+    assert lookups.originals_by_content(con, ["h1"]) == {"h1": "a1"}
     assert con.execute("SELECT count(*) FROM boilerplate_segments WHERE article_id = 'a2'").fetchone()[0] == 0
 
 
 def test_a_failing_batch_leaves_nothing_behind(db_path):
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
     # The duplicate row violates NOT NULL content_hash, after the article insert has run.
-    broken = store.LoadBatch(
+    broken = LoadBatch(
         cleaned=[_cleaned()],
-        duplicates=[store.DuplicateDocument("a9", "file:///a9.txt", None, "a1", True)],
-        failures=[store.Failure("file:///x", "read", "r")],
+        duplicates=[DuplicateDocument("a9", "file:///a9.txt", None, "a1", True)],
+        failures=[Failure("file:///x", "read", "r")],
     )
     with pytest.raises(duckdb.Error):
-        store.load_batch(con, run, broken)
+        batch_load.load_batch(con, run, broken)
     assert con.execute("SELECT count(*) FROM articles").fetchone()[0] == 0
     assert con.execute("SELECT count(*) FROM failures").fetchone()[0] == 0
     assert con.execute("SELECT n_seen FROM ingest_runs").fetchone()[0] == 0
 
 
 def test_recurring_line_keys_count_distinct_documents(db_path):
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
-    docs = [store.CleanedDocument(f"d{i}", f"file:///d{i}", f"h{i}", _article(), True, frozenset({"menu", f"own{i}"}))
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
+    docs = [CleanedDocument(f"d{i}", f"file:///d{i}", f"h{i}", _article(), True, frozenset({"menu", f"own{i}"}))
             for i in range(2)]
-    store.load_batch(con, run, store.LoadBatch(cleaned=docs))
-    assert store.recurring_line_keys(con, {"d9": frozenset({"menu", "own0", "new"})}, 3) == {"menu"}
+    batch_load.load_batch(con, run, LoadBatch(cleaned=docs))
+    assert lookups.recurring_line_keys(con, {"d9": frozenset({"menu", "own0", "new"})}, 3) == {"menu"}
     # A stored document's own new version replaces its old line keys instead of adding to them.
-    assert store.recurring_line_keys(con, {"d0": frozenset({"menu"})}, 3) == frozenset()
+    assert lookups.recurring_line_keys(con, {"d0": frozenset({"menu"})}, 3) == frozenset()
 
 
 def test_interrupted_runs_are_marked_when_the_next_run_starts(db_path):
-    con = store.connect(db_path)
+    con = connection.connect(db_path)
     con.execute("INSERT INTO ingest_runs (run_id, flow_name, started_at, status, pid, hostname)"
                 " VALUES ('dead', 'x', now()::TIMESTAMP, 'running', 999999999, ?)", [socket.gethostname()])
-    store.begin_run(con, "test", None)
+    runs.begin_run(con, "test", None)
     assert con.execute("SELECT status FROM ingest_runs WHERE run_id = 'dead'").fetchone()[0] == "interrupted"
 
 
 def test_queries_are_read_only(db_path):
-    store.connect(db_path).close()
+    connection.connect(db_path).close()
     columns, rows = run_query(db_path, "SELECT 42 AS answer")
     assert (columns, rows) == (["answer"], [(42,)])
     with read_only(db_path) as con, pytest.raises(duckdb.Error, match="read-only"):
@@ -128,19 +130,19 @@ def test_read_only_on_a_missing_file_says_so(tmp_path):
 
 
 def test_line_key_counts_follow_edits_and_duplicates(db_path):
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
 
     def doc(aid, keys, is_new):
-        return store.CleanedDocument(aid, f"file:///{aid}", f"h-{aid}-{sorted(keys)}", _article(), is_new, frozenset(keys))
+        return CleanedDocument(aid, f"file:///{aid}", f"h-{aid}-{sorted(keys)}", _article(), is_new, frozenset(keys))
 
-    store.load_batch(con, run, store.LoadBatch(cleaned=[doc("d0", {"menu", "a"}, True), doc("d1", {"menu"}, True)]))
-    store.load_batch(con, run, store.LoadBatch(cleaned=[doc("d0", {"menu", "b"}, False)]))
+    batch_load.load_batch(con, run, LoadBatch(cleaned=[doc("d0", {"menu", "a"}, True), doc("d1", {"menu"}, True)]))
+    batch_load.load_batch(con, run, LoadBatch(cleaned=[doc("d0", {"menu", "b"}, False)]))
     counts = dict(con.execute("SELECT line_key, n_docs FROM line_key_docs").fetchall())
     assert (counts["menu"], counts["a"], counts["b"]) == (2, 0, 1)
     # d1 becomes a copy of d0: its own line keys no longer count.
-    store.load_batch(con, run, store.LoadBatch(
-        duplicates=[store.DuplicateDocument("d1", "file:///d1", "h-d0-['b', 'menu']", "d0", False)]))
+    batch_load.load_batch(con, run, LoadBatch(
+        duplicates=[DuplicateDocument("d1", "file:///d1", "h-d0-['b', 'menu']", "d0", False)]))
     counts = dict(con.execute("SELECT line_key, n_docs FROM line_key_docs").fetchall())
     assert counts["menu"] == 1
     assert con.execute("SELECT count(*) FROM document_lines").fetchone()[0] == 1
@@ -149,15 +151,15 @@ def test_line_key_counts_follow_edits_and_duplicates(db_path):
 def test_rewriting_an_article_drops_its_old_mentions_and_recounts(db_path):
     from extractors.entity_resolution import ResolvedMention
 
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
     greene = ResolvedMention("Greene", "PERSON", 0, 6, False, "Sam Greene", "PERSON", "sam grene")
     with_entities = replace(_cleaned("a1", "h1"), entity_status="done", mentions=(greene, greene))
-    store.load_batch(con, run, store.LoadBatch(cleaned=[with_entities, _cleaned("a2", "h2")]))
+    batch_load.load_batch(con, run, LoadBatch(cleaned=[with_entities, _cleaned("a2", "h2")]))
     assert con.execute("SELECT n_mentions, n_articles FROM entities").fetchone() == (2, 1)
     # a1 now holds a copy of a2: what was extracted from its old text goes, and Sam Greene is recounted.
-    store.load_batch(con, run, store.LoadBatch(
-        duplicates=[store.DuplicateDocument("a1", "file:///a1.txt", "h2", "a2", False)]))
+    batch_load.load_batch(con, run, LoadBatch(
+        duplicates=[DuplicateDocument("a1", "file:///a1.txt", "h2", "a2", False)]))
     assert con.execute("SELECT n_mentions, n_articles FROM entities").fetchone() == (0, 0)
     assert con.execute("SELECT count(*) FROM entity_mentions").fetchone()[0] == 0
 
@@ -168,11 +170,11 @@ STORY = " ".join(
 OTHER = " ".join(f"Line {i}: the striker scored {i} goals for the visiting side this season." for i in range(40))
 
 
-def _story(aid: str, body: str, published: dt.datetime | None) -> store.CleanedDocument:
+def _story(aid: str, body: str, published: dt.datetime | None) -> CleanedDocument:
     from extractors.near_duplicates import story_signature
 
     article = Article(body=body, title=aid, published_at=published, language="en")
-    return store.CleanedDocument(aid, f"https://{aid}.example/story", f"hash-{aid}", article, True,
+    return CleanedDocument(aid, f"https://{aid}.example/story", f"hash-{aid}", article, True,
                                  signature=tuple(story_signature(body)))
 
 
@@ -183,40 +185,40 @@ def _stories(con) -> dict[str, tuple[str | None, str | None]]:
 
 @pytest.mark.parametrize("order", ["earliest first", "earliest last"])
 def test_near_copies_link_to_the_earliest_article_whatever_the_order(db_path, order):
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
     early = _story("early", STORY, dt.datetime(2025, 3, 1, 8))
     late = _story("late", "Sign up for our newsletter. " + STORY.replace("harbour", "port", 2) + " Photo: AP", dt.datetime(2025, 3, 1, 12))
     other = _story("other", OTHER, dt.datetime(2025, 3, 1, 9))
     batches = [[early], [late, other]] if order == "earliest first" else [[late, other], [early]]
     for batch in batches:
-        store.load_batch(con, run, store.LoadBatch(cleaned=batch))
+        batch_load.load_batch(con, run, LoadBatch(cleaned=batch))
     assert _stories(con) == {"early": (None, None), "late": ("early", "near"), "other": (None, None)}
     stories = dict(con.execute("SELECT story_id, n_copies FROM v_stories").fetchall())
     assert stories == {"early": 2, "other": 1}
 
 
 def test_an_identical_copy_of_a_near_copy_joins_the_same_story(db_path):
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
-    store.load_batch(con, run, store.LoadBatch(cleaned=[
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
+    batch_load.load_batch(con, run, LoadBatch(cleaned=[
         _story("early", STORY, dt.datetime(2025, 3, 1)), _story("late", STORY + " Updated.", dt.datetime(2025, 3, 2)),
     ]))
-    store.load_batch(con, run, store.LoadBatch(
-        duplicates=[store.DuplicateDocument("copy", "file:///copy.txt", "hash-late", "late", True)]))
+    batch_load.load_batch(con, run, LoadBatch(
+        duplicates=[DuplicateDocument("copy", "file:///copy.txt", "hash-late", "late", True)]))
     assert _stories(con)["copy"] == ("early", "identical")
     assert con.execute("SELECT n_copies FROM v_stories WHERE story_id = 'early'").fetchone()[0] == 3
 
 
 def test_sources_keep_validators_and_count_failure_streaks(db_path):
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
     now = dt.datetime(2025, 3, 1, 12)
 
     def fetch(outcome, **kw):
-        state = store.SourceState("https://news.example/feed", "feed", "https://www.news.example/feed?utm_source=x",
+        state = SourceState("https://news.example/feed", "feed", "https://www.news.example/feed?utm_source=x",
                                   outcome, now, **kw)
-        store.load_batch(con, run, store.LoadBatch(sources=[state]))
+        batch_load.load_batch(con, run, LoadBatch(sources=[state]))
         return con.execute("SELECT etag, last_modified, last_status, last_outcome, consecutive_failures"
                            " FROM sources").fetchone()
 
@@ -247,11 +249,11 @@ def _hold_lock(db_path, seconds: float):
 
 
 def test_a_writer_waits_for_another_process_and_names_it(db_path):
-    store.connect(db_path).close()
+    connection.connect(db_path).close()
     holder = _hold_lock(db_path, 1.5)
     heard: list[str] = []
     try:
-        with store.writing(db_path, wait_seconds=30, on_wait=heard.append) as con:
+        with connection.writing(db_path, wait_seconds=30, on_wait=heard.append) as con:
             assert holder.poll() is not None, "the write connection opened while the other process held the file"
             con.execute("SELECT count(*) FROM articles").fetchone()
     finally:
@@ -261,11 +263,11 @@ def test_a_writer_waits_for_another_process_and_names_it(db_path):
 
 
 def test_a_writer_gives_up_after_its_limit_with_who_held_the_file(db_path):
-    store.connect(db_path).close()
+    connection.connect(db_path).close()
     holder = _hold_lock(db_path, 60)
     try:
-        with pytest.raises(store.WarehouseLocked, match=f"PID {holder.pid}"):
-            with store.writing(db_path, wait_seconds=0.5):
+        with pytest.raises(connection.WarehouseLocked, match=f"PID {holder.pid}"):
+            with connection.writing(db_path, wait_seconds=0.5):
                 pass
     finally:
         holder.kill()
@@ -276,8 +278,8 @@ def test_a_writer_gives_up_after_its_limit_with_who_held_the_file(db_path):
 def test_an_entity_in_two_copies_of_one_story_counts_one_story(db_path, order):
     from extractors.entity_resolution import ResolvedMention
 
-    con = store.connect(db_path)
-    run = store.begin_run(con, "test", None)
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
     council = ResolvedMention("council", "ORG", 30, 37, False, "Harbour Council", "ORG", "harbour council")
     early = replace(_story("early", STORY, dt.datetime(2025, 3, 1)), entity_status="done", mentions=(council,))
     copy = replace(_story("copy", "Newsletter: sign up. " + STORY, dt.datetime(2025, 3, 2)),
@@ -285,5 +287,5 @@ def test_an_entity_in_two_copies_of_one_story_counts_one_story(db_path, order):
     other = replace(_story("other", OTHER, dt.datetime(2025, 3, 1)), entity_status="done", mentions=(council,))
     batches = [[early], [copy, other]] if order == "copy last" else [[copy, other], [early]]
     for batch in batches:
-        store.load_batch(con, run, store.LoadBatch(cleaned=batch))
+        batch_load.load_batch(con, run, LoadBatch(cleaned=batch))
     assert con.execute("SELECT n_mentions, n_articles, n_stories FROM entities").fetchone() == (3, 3, 2)

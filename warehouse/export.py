@@ -13,7 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
-from warehouse.store import reading
+from warehouse.connection import reading
 
 PUBLIC_RELATIONS = (
     "articles", "boilerplate_segments", "entities", "entity_mentions", "quotes", "sources", "ingest_runs",

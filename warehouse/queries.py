@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from warehouse.store import reading
+from warehouse.connection import reading
 
 LOCK_RETRY_SECONDS = 10.0
 

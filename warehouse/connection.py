@@ -1,0 +1,131 @@
+"""Opening the warehouse file: migration on connect, short connections, waiting out other processes' locks.
+
+DuckDB admits one writing process, or any number of read-only ones, per
+file, so every job (a batch's load, a lookup) holds a connection only for
+itself and waits with backoff while someone else holds the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from warehouse.schema import migrate
+
+DEFAULT_DB = "data/news.duckdb"
+
+
+DEFAULT_LOCK_WAIT = 300.0
+"""Seconds a load waits for another process (a user's DuckDB shell, a notebook) to free the file."""
+
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)")
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process kept the warehouse file locked past the wait limit; nothing was written."""
+
+
+def default_db() -> str:
+    """The warehouse file commands use when none is named: $NEWSFLOW_DB, else data/news.duckdb."""
+    return os.environ.get("NEWSFLOW_DB") or DEFAULT_DB
+
+
+def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file; a writable connection creates and migrates it."""
+    path = Path(path)
+    if read_only:
+        if not path.exists():
+            raise FileNotFoundError(f"no warehouse at {path}: run `newsflow ingest` first")
+        return duckdb.connect(str(path), read_only=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    migrate(con)
+    return con
+
+
+@dataclass(frozen=True, slots=True)
+class Warehouse:
+    """A warehouse file and how long its users wait for it: what a flow passes to its stages."""
+
+    path: str
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    on_wait: Callable[[str], None] | None = None
+
+    def writing(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return writing(self.path, self.lock_wait, self.on_wait)
+
+    def reading(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return reading(self.path, self.lock_wait, self.on_wait)
+
+
+def writing(
+    path: str | os.PathLike, wait_seconds: float = DEFAULT_LOCK_WAIT, on_wait: Callable[[str], None] | None = None
+) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A write connection held for one short job (a batch's load), so other processes get turns."""
+    return _held(path, False, wait_seconds, on_wait)
+
+
+def reading(
+    path: str | os.PathLike, wait_seconds: float = DEFAULT_LOCK_WAIT, on_wait: Callable[[str], None] | None = None
+) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A read-only connection: it shares the file with other readers, never with a writer."""
+    return _held(path, True, wait_seconds, on_wait)
+
+
+@contextmanager
+def _held(
+    path: str | os.PathLike, read_only: bool, wait_seconds: float, on_wait: Callable[[str], None] | None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = open_waiting(path, read_only=read_only, wait_seconds=wait_seconds, on_wait=on_wait)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def open_waiting(
+    path: str | os.PathLike, read_only: bool, wait_seconds: float, on_wait: Callable[[str], None] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Connect, waiting with backoff while another process holds the file's lock.
+
+    DuckDB admits one writing process, or any number of read-only ones, per
+    file. `on_wait` hears who holds the lock (about every 10 s); past
+    `wait_seconds` the wait ends in `WarehouseLocked`.
+    """
+    started = time.monotonic()
+    delay, last_report = 0.05, None
+    while True:
+        try:
+            return connect(path, read_only=read_only)
+        except duckdb.IOException as exc:
+            holder = lock_holder(exc)
+            waited = time.monotonic() - started
+            if holder is None:
+                raise
+            if waited >= wait_seconds:
+                raise WarehouseLocked(
+                    f"warehouse {path} stayed locked by {holder} for {waited:.0f} s (limit {wait_seconds:g} s)"
+                ) from exc
+            if on_wait is not None and (last_report is None or waited - last_report >= 10):
+                on_wait(f"warehouse {path} is locked by {holder}; waiting (up to {wait_seconds:g} s)")
+                last_report = waited
+            time.sleep(min(delay, wait_seconds - waited))
+            delay = min(delay * 2, 2.0)
+
+
+def lock_holder(error: Exception) -> str | None:
+    """Who holds the file, from DuckDB's lock error ("python3.11 (PID 1234)"); None for other errors."""
+    message = str(error)
+    match = _LOCK_HOLDER.search(message)
+    if match:
+        return f"{Path(match['program']).name} (PID {match['pid']})"
+    return "another process" if "Could not set lock" in message else None

@@ -1,0 +1,100 @@
+"""What a batch's load takes: the documents extracted, linked, unchanged or failed, and what fetching taught.
+
+Plain frozen records built by the flows' stages; `warehouse.load` lands a
+`LoadBatch` in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from extractors.entity_resolution import ResolvedMention
+from extractors.model import Article
+from extractors.quotes import Quote
+
+@dataclass(frozen=True, slots=True)
+class CleanedDocument:
+    """A document whose text was extracted in this run, new or edited."""
+
+    article_id: str
+    source_uri: str
+    content_hash: str
+    article: Article
+    is_new: bool
+    line_keys: frozenset[str] = frozenset()
+    entity_status: str | None = None
+    """What the entity stage did ("done", "skipped: language xx"); None when it did not run."""
+    mentions: tuple[ResolvedMention, ...] = ()
+    quotes: tuple[Quote, ...] = ()
+    signature: tuple[int, ...] = ()
+    """MinHash of the body, for finding other copies of the story (see near_duplicates)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicateDocument:
+    """A document whose text equals an article already extracted; it is linked, not cleaned."""
+
+    article_id: str
+    source_uri: str
+    content_hash: str
+    duplicate_of: str
+    is_new: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    source_uri: str
+    stage: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What one fetch of a page, feed or sitemap taught us, for the next run's conditional request."""
+
+    url: str
+    """Canonical URL: the key, so URL variants share one row."""
+    kind: str
+    requested_url: str
+    outcome: str
+    """"fetched", "not_modified", "failed" or "disallowed"."""
+    fetched_at: dt.datetime
+    status: int | None = None
+    error: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    article_id: str | None = None
+    discovered_from: str | None = None
+
+
+@dataclass(slots=True)
+class LoadBatch:
+    """Everything one batch changes, loaded in one transaction."""
+
+    cleaned: list[CleanedDocument] = field(default_factory=list)
+    duplicates: list[DuplicateDocument] = field(default_factory=list)
+    unchanged_ids: list[str] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    sources: list[SourceState] = field(default_factory=list)
+    robots: dict[str, str] = field(default_factory=dict)
+    """robots.txt texts fetched in this batch's run, by "scheme://host[:port]" ("" when there is none)."""
+    n_not_modified: int = 0
+    """Conditional requests answered 304 (feeds, sitemaps and pages)."""
+
+    @property
+    def n_new(self) -> int:
+        return sum(d.is_new for d in (*self.cleaned, *self.duplicates))
+
+    @property
+    def n_updated(self) -> int:
+        return len(self.cleaned) + len(self.duplicates) - self.n_new
+
+    @property
+    def n_seen(self) -> int:
+        return len(self.cleaned) + len(self.duplicates) + len(self.unchanged_ids) + len(self.failures)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.n_seen or self.sources or self.robots or self.n_not_modified)
