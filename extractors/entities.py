@@ -81,6 +81,21 @@ def load_pipeline(language: str = "en") -> Language:
     return spacy.load(package, exclude=unused)
 
 
+PARSE_COMPONENTS = ("tok2vec", "tagger", "parser")
+"""What quote attribution needs: the dependency parse (the tagger's fine tags tell pronouns and names)."""
+
+
+@lru_cache(maxsize=None)
+def load_parser(language: str = "en") -> Language:
+    """The parsing part of `language`'s pipeline, loaded once per process, for the sentences around quotes."""
+    import spacy
+    from spacy.util import get_model_meta
+
+    package = MODEL_PACKAGES[language]
+    meta = get_model_meta(Path(importlib.import_module(package).__file__).parent)
+    return spacy.load(package, exclude=[c for c in meta["components"] if c not in PARSE_COMPONENTS])
+
+
 def extract_mentions(
     docs: Sequence[tuple[str | None, str]], language: str = "en", batch_size: int = BATCH_SIZE
 ) -> list[list[Mention]]:

@@ -1,17 +1,31 @@
-"""Direct quotations in an article body and who said them.
+"""Direct quotations in an article body and who said them, read from the sentence's parse.
 
 A quotation is text between double quotes (straight or curly) or between curly
 single quotes used as quote marks (an opening ‘ after a space or bracket, a
 closing ’ not followed by a letter, so "Trump’s" is an apostrophe). It may
-span line breaks but not a paragraph break.
+span line breaks but not a paragraph break, except in the press convention
+where a quote runs on into the next paragraph: the paragraph leaves it open and
+the next one opens again.
 
-The speaker is a PERSON, ORG or GPE mention outside the quotation in the
-quote's own sentences, else in the sentence after it, else in the sentence
-before it when that one ends with a colon, standing in a speech pattern: "X
-said", "X, the minister, said", "said X", "according to X", "X told Y", "X:".
-A person wins over an organisation or place, then the nearest wins. "he
-said"/"she said" takes the nearest PERSON mentioned before the quotation:
-right in reported speech nearly always, wrong when two people alternate.
+Attribution parses, with the dependency parser of the same spaCy pipeline,
+only the sentences that hold a quotation or a speech word, each quotation
+replaced by a placeholder (the parser then reads "“Q,” said X" and not the
+quoted words, and the cost stays small). A sentence gives speech cues: the
+subject of a speech verb (climbing from a participle, "..., saying “Q”", to
+the verb that has one; the agent of a passive), the object of "according to",
+the noun phrase before "X: “Q”", the owner of "His response was: “Q”", the
+subject of an informal "X's all like, “Q”"; "X told Y" gives X (Y is the
+listener); "X was asked", "asked X" mark whom a question went to.
+
+A quote takes the cue of its own sentence, else of the sentence before it when
+that one ends with a colon, else of the next sentence without a quote of its
+own, else the paragraph's current speaker, else, when it opens a paragraph, the
+speaker of the quote that ended the previous one. A cue resolves to the
+PERSON / ORG / GPE mention it covers; a pronoun to the nearest person of the
+pronoun's gender (the current speaker first; a possessive "his response" to
+whom the question went); "the president" to the person the article names with
+that title; any other noun phrase ("a senior official") stays a role:
+`speaker_role`, with no speaker entity.
 
 Quotes of fewer than `MIN_UNATTRIBUTED_WORDS` words with no speaker are scare
 quotes ("a ‘win-win’"), not speech, and are skipped.
@@ -20,6 +34,7 @@ quotes ("a ‘win-win’"), not speech, and are skipped.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -28,33 +43,81 @@ from extractors.entity_resolution import ResolvedMention
 
 MIN_UNATTRIBUTED_WORDS = 3
 SPEAKER_LABELS = frozenset({"PERSON", "ORG", "GPE"})
-MAX_WORDS_BETWEEN_VERB_AND_NAME = 4
-"""Room for a title between "said" and the name: "said Kremlin spokesman Dmitry Peskov"."""
+GENDER_WINDOW = 300
+"""A he/she pronoun votes for the gender of the one person named in the characters before it."""
+MAX_ROLE_TOKENS = 10
+PLACEHOLDER = "Q"
 
-_VERBS = (
-    r"(?:said|says|say|told|tells|added|adds|asked|asks|stated|states|stressed|stresses|noted|notes|wrote|"
-    r"writes|argued|argues|warned|warns|claimed|claims|explained|explains|insisted|insists|declared|"
-    r"recalled|replied|responded|continued|concluded|posted|announced|acknowledged|emphasi[sz]ed|"
-    r"stressing|stating|saying|adding|telling|noting|writing|warning|arguing|insisting|explaining)"
-)
+_SPEECH_VERBS = {
+    "say": "said", "tell": "told", "write": "wrote", "add": "added", "ask": "asked", "state": "stated",
+    "stress": "stressed", "note": "noted", "argue": "argued", "warn": "warned", "claim": "claimed",
+    "explain": "explained", "insist": "insisted", "declare": "declared", "recall": "recalled",
+    "reply": "replied", "respond": "responded", "continue": "continued", "conclude": "concluded",
+    "post": "posted", "announce": "announced", "acknowledge": "acknowledged", "emphasize": "emphasized",
+    "emphasise": "emphasised", "suggest": "suggested", "admit": "admitted", "concede": "conceded",
+    "caution": "cautioned", "remark": "remarked", "quip": "quipped", "joke": "joked", "tweet": "tweeted",
+    "boast": "boasted", "complain": "complained", "predict": "predicted", "promise": "promised",
+    "vow": "vowed", "urge": "urged", "observe": "observed", "counter": "countered", "retort": "retorted",
+    "shout": "shouted", "mutter": "muttered", "muse": "mused", "pledge": "pledged", "assert": "asserted",
+    "affirm": "affirmed", "confirm": "confirmed", "deny": "denied", "reiterate": "reiterated",
+    "underline": "underlined", "underscore": "underscored", "testify": "testified", "comment": "commented",
+    "lament": "lamented", "speak": "spoke", "tout": "touted",
+    "contend": "contended", "maintain": "maintained", "recount": "recounted", "answer": "answered",
+    "question": "questioned", "wonder": "wondered", "exclaim": "exclaimed", "agree": "agreed",
+}
+_IRREGULAR = {"said": ("say",), "told": ("tell",), "wrote": ("write",), "written": ("write",),
+              "spoke": ("speak",), "spoken": ("speak",)}
+
+
+def _forms() -> dict[str, str]:
+    forms = {}
+    for base, past in _SPEECH_VERBS.items():
+        stem = base[:-1] if base.endswith("e") and base not in {"agree"} else base
+        if base.endswith("y") and base not in {"say"}:
+            third, ing = base[:-1] + "ies", base + "ing"
+        else:
+            third, ing = (base + "es" if base.endswith(("s", "sh")) else base + "s"), stem + "ing"
+        for form in (base, third, past, ing):
+            forms[form] = base
+    forms["says"], forms["saying"] = "say", "say"
+    for form, (base,) in _IRREGULAR.items():
+        forms[form] = base
+    return forms
+
+
+SPEECH_FORMS = _forms()
+"""Word form -> speech verb."""
+RESPONSE_NOUNS = frozenset({"response", "reply", "answer", "message", "words", "verdict", "comment",
+                            "retort", "explanation", "advice", "warning", "view", "reaction", "statement"})
+QUESTION_VERBS = frozenset({"ask", "question", "press"})
+_SPEECH_WORD = re.compile(r"\b(?:" + "|".join(sorted(SPEECH_FORMS, key=len, reverse=True))
+                          + r"|according|pressed|response|reply|answer)\b", re.IGNORECASE)
 _LINE = r"(?:[^\n]|\n(?![ \t]*\n))"
 _QUOTE = re.compile(
     rf"“((?:(?![“”]){_LINE})+)”"
     rf'|"((?:(?!"){_LINE})+)"'
     rf"|(?<![\w’'])‘((?:(?![‘’]){_LINE}|’(?=\w))+)’(?!\w)"
 )
-_AFTER_NAME = re.compile(rf"^(?:\s*,[^,“”\"\n]{{1,80}},)?\s+{_VERBS}\b|^\s*:\s*$")
-_BEFORE_NAME = re.compile(rf"(?:\b{_VERBS}\s+((?:\S+\s+){{0,{MAX_WORDS_BETWEEN_VERB_AND_NAME}}})|\baccording to\s+(?:the\s+)?)$")
-_PRONOUN = re.compile(rf"\b(?:he|she)\s+{_VERBS}\b|\b{_VERBS},?\s+(?:he|she)\b", re.IGNORECASE)
+_PARAGRAPH = re.compile(r"[^\n]+(?:\n(?![ \t]*\n)[^\n]*)*")
 _SENTENCE_END = re.compile(r"[.!?][”\"’)]*(?=\s+[“\"‘(]?[A-Z0-9])|\n[ \t]*\n")
 _ABBREVIATION = re.compile(r"(?:\b[A-Z]\.)+$|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|No|Jr|Sr)\.$")
 _TRAILING = ",;: \n\t"
+_PRONOUN = re.compile(r"\b(he|him|his|she|her|hers)\b", re.IGNORECASE)
+MALE, FEMALE = "m", "f"
+PRONOUN_GENDER = {"he": MALE, "him": MALE, "his": MALE, "she": FEMALE, "her": FEMALE, "hers": FEMALE}
+TITLE_GENDER = {"mr": MALE, "mr.": MALE, "sir": MALE, "king": MALE, "mrs": FEMALE, "mrs.": FEMALE,
+                "ms": FEMALE, "ms.": FEMALE, "miss": FEMALE, "queen": FEMALE, "lady": FEMALE}
+_SUBJECTS = ("nsubj", "nsubjpass")
+_PHRASE_PARTS = frozenset({"compound", "amod", "det", "poss", "case", "nmod", "nummod", "prep", "pobj",
+                           "quantmod", "advmod", "npadvmod", "appos", "flat", "cc", "conj"})
+_NAME_PARTS = frozenset({"compound", "appos", "flat"})
 
 
 @dataclass(frozen=True, slots=True)
 class Quote:
     """A quotation: `start_char`/`end_char` index its text (inside the marks) in the body;
-    `quote` is that text with whitespace runs collapsed; `speaker` is the canonical entity name."""
+    `quote` is that text with whitespace runs collapsed; `speaker` is the canonical entity name;
+    `speaker_role` the words naming a speaker who is no entity ("a senior official")."""
 
     quote: str
     speaker: str | None
@@ -62,30 +125,364 @@ class Quote:
     end_char: int
     speaker_mention_text: str | None
     speaker_key: str | None = None
+    speaker_role: str | None = None
 
 
-def extract_quotes(body: str, mentions: Sequence[ResolvedMention]) -> list[Quote]:
-    """The direct quotations of `body` with their speakers, in order."""
-    in_body = sorted((m for m in mentions if not m.in_title), key=lambda m: m.start_char)
+@dataclass(frozen=True, slots=True)
+class SpeechCue:
+    """What the parse of one sentence says about a speaker (body offsets throughout)."""
+
+    kind: str
+    """"speaker" (who speaks) or "asked" (whom a question went to)."""
+    frame: int
+    """Index of the sentence group (`frames`) it was read in."""
+    anchor: int
+    """Offset of the word that made it a cue (the verb, "according", the colon)."""
+    head: str
+    head_tag: str
+    name_spans: tuple[tuple[int, int], ...]
+    """The head noun with its compounds and appositions: where a mention must be to be the speaker."""
+    phrase: str
+    """The whole noun phrase, for a role ("a senior official at the ministry")."""
+    possessive: bool = False
+    """The speaker is the owner of a response noun ("His response was")."""
+    via: str = "verb"
+    """What made it a cue: "verb", "according" (often the medium that reported a speaker), "colon", "like"."""
+
+
+def quote_spans(body: str) -> list[tuple[int, int]]:
+    """Offsets of each quotation's text (inside its marks)."""
     spans = [(m.start(m.lastindex), m.end(m.lastindex)) for m in _QUOTE.finditer(body)]
+    paragraphs = [(p.start(), p.end()) for p in _PARAGRAPH.finditer(body)]
+    for (a, b), (next_a, _) in zip(paragraphs, paragraphs[1:]):
+        opening = body.rfind("“", a, b)
+        if opening < 0 or "”" in body[opening:b] or any(s <= opening < e for s, e in spans):
+            continue
+        if body[next_a] == "“" and b - opening > 1:
+            spans.append((opening + 1, b))
+    return sorted(spans)
+
+
+def frames(body: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentences, those joined that one quotation spans."""
+    out: list[tuple[int, int]] = []
+    for a, b in _sentences(body):
+        if out and any(s < out[-1][1] <= e for s, e in spans) and body[out[-1][0]:a].count("\n\n") == 0:
+            out[-1] = (out[-1][0], b)
+        else:
+            out.append((a, b))
+    return out
+
+
+def speech_cues(body: str, spans: Sequence[tuple[int, int]] | None = None) -> list[SpeechCue]:
+    """Parse the sentences of `body` that hold a quotation or a speech word and read their cues."""
+    spans = quote_spans(body) if spans is None else spans
     if not spans:
         return []
+    groups = frames(body, spans)
+    jobs = []
+    for index, (a, b) in enumerate(groups):
+        inside = [(s, e) for s, e in spans if a <= s < b]
+        if inside or _SPEECH_WORD.search(body, a, b):
+            text, offsets = _with_placeholders(body, a, b, inside)
+            jobs.append((index, text, offsets))
+    from extractors.entities import load_parser
+
+    nlp = load_parser()
+    cues: list[SpeechCue] = []
+    for (index, _, offsets), doc in zip(jobs, nlp.pipe((text for _, text, _ in jobs), batch_size=32)):
+        cues += _read_cues(doc, index, offsets)
+    return cues
+
+
+def extract_quotes(
+    body: str, mentions: Sequence[ResolvedMention], cues: Sequence[SpeechCue] | None = None
+) -> list[Quote]:
+    """The direct quotations of `body` with their speakers, in order (`cues` parsed here when not given)."""
+    spans = quote_spans(body)
+    if not spans:
+        return []
+    cues = speech_cues(body, spans) if cues is None else cues
+    groups = frames(body, spans)
     outside = _blank_out(body, spans)
-    sentences = _sentences(body)
+    in_body = sorted((m for m in mentions if not m.in_title), key=lambda m: m.start_char)
     speakers = [m for m in in_body if m.label in SPEAKER_LABELS and outside[m.start_char] != " "]
-    quotes = []
+    context = _Context(body, outside, spans, groups, cues, speakers, _genders(outside, speakers))
+    quotes: list[Quote] = []
     for start, end in spans:
         text = body[start:end]
         end -= len(text) - len(text.rstrip(_TRAILING))
         text = " ".join(body[start:end].split())
-        speaker = _speaker(outside, start, end, sentences, spans, speakers)
-        if speaker is None and len(re.findall(r"\w+", text)) < MIN_UNATTRIBUTED_WORDS:
+        short = len(re.findall(r"\w+", text)) < MIN_UNATTRIBUTED_WORDS
+        found = context.attribute(start, own_sentence_only=short)
+        if found is None and short:
             continue
-        if speaker:
-            quotes.append(Quote(text, speaker.name, start, end, speaker.text, speaker.key))
+        context.said(start, found)
+        if isinstance(found, ResolvedMention):
+            quotes.append(Quote(text, found.name, start, end, found.text, found.key))
+        elif isinstance(found, str):
+            quotes.append(Quote(text, None, start, end, None, None, found))
         else:
             quotes.append(Quote(text, None, start, end, None))
     return quotes
+
+
+Speaker = ResolvedMention | str | None
+"""A mention, a role's words, or nobody."""
+
+
+@dataclass(slots=True)
+class _Context:
+    body: str
+    outside: str
+    spans: list[tuple[int, int]]
+    groups: list[tuple[int, int]]
+    cues: Sequence[SpeechCue]
+    speakers: list[ResolvedMention]
+    genders: dict[str, str]
+    last: tuple[int, Speaker] | None = None
+    """Where the previous quotation started and who said it."""
+
+    def attribute(self, start: int, own_sentence_only: bool = False) -> Speaker:
+        """The speaker of the quotation at `start`; only from its own sentence for a few words, which
+        are more often scare quotes than speech."""
+        frame = next(i for i, (_, b) in enumerate(self.groups) if b > start)
+        own = self._from_frame(frame, start)
+        if own is not None or own_sentence_only:
+            return own
+        a = self.groups[frame][0]
+        if frame > 0 and self.outside[:a].rstrip().endswith(":"):
+            before = self._from_frame(frame - 1, start)
+            if before is not None:
+                return before
+        if frame + 1 < len(self.groups) and self._same_paragraph(a, self.groups[frame + 1][0]):
+            na, nb = self.groups[frame + 1]
+            if not any(na <= s < nb for s, _ in self.spans) and (after := self._from_frame(frame + 1, start)):
+                return after
+        if frame > 0 and self._opens_paragraph(start):
+            pa, pb = self.groups[frame - 1]
+            if not any(pa <= s < pb for s, _ in self.spans) and (reported := self._from_frame(frame - 1, start)):
+                return reported
+        if self.last is not None and self.last[1] is not None:
+            previous = self.last[0]
+            if self._same_paragraph(previous, start) or self._opens_paragraph(start):
+                return self.last[1]
+        return None
+
+    def said(self, start: int, speaker: Speaker) -> None:
+        if speaker is not None or self.last is None or not self._same_paragraph(self.last[0], start):
+            self.last = (start, speaker)
+
+    def _from_frame(self, frame: int, quote_start: int) -> Speaker:
+        cues = [c for c in self.cues if c.frame == frame and c.kind == "speaker"]
+        for cue in sorted(cues, key=lambda c: (c.via in {"according", "colon"}, abs(c.anchor - quote_start))):
+            found = self._resolve(cue, quote_start)
+            if found is not None:
+                return found
+        return None
+
+    def _resolve(self, cue: SpeechCue, quote_start: int) -> Speaker:
+        covered = [m for m in self.speakers if any(a <= m.start_char < b or m.start_char <= a < m.end_char
+                                                   for a, b in cue.name_spans)]
+        if covered:
+            return min(covered, key=lambda m: (m.label != "PERSON", m.start_char))
+        head = cue.head.lower()
+        if cue.head_tag.startswith("NNP"):
+            named = [m for m in self.speakers if m.text.split()[-1] == cue.head or m.name.split()[-1] == cue.head]
+            if named:
+                return min(named, key=lambda m: abs(m.start_char - cue.anchor))
+        if head in PRONOUN_GENDER:
+            if cue.possessive and (asked := self._asked_before(cue.frame)) is not None:
+                return asked
+            return self._person(PRONOUN_GENDER[head], min(quote_start, cue.anchor))
+        if cue.head_tag.startswith("PRP") or cue.head_tag in {"WP", "WDT", "DT", "EX"} or head == PLACEHOLDER.lower():
+            return None
+        if head in load_aliases().titles and cue.phrase.lower().startswith("the "):
+            titled = self._titled(cue.phrase, min(quote_start, cue.anchor))
+            if titled is not None:
+                return titled
+        return cue.phrase or None
+
+    def _asked_before(self, frame: int) -> ResolvedMention | None:
+        for cue in sorted((c for c in self.cues if c.kind == "asked" and frame - 2 <= c.frame <= frame),
+                          key=lambda c: -c.anchor):
+            found = self._resolve(replace_kind(cue), cue.anchor)
+            if isinstance(found, ResolvedMention):
+                return found
+        return None
+
+    def _person(self, gender: str, before: int) -> ResolvedMention | None:
+        """The nearest person of `gender` (else of unknown gender) named since the previous quotation,
+        else the current speaker when compatible, else the nearest such person before."""
+        before_quote = [m for m in self.speakers if m.label == "PERSON" and m.end_char <= before]
+        since = [m for m in before_quote if self.last is None or m.start_char > self.last[0]]
+        if self.last is not None and isinstance(self.last[1], ResolvedMention):
+            current = self.last[1]
+            if current.label == "PERSON" and self.genders.get(current.key, gender) == gender:
+                since = [m for m in since if m.key != current.key] or [current]
+        for pool in (since, before_quote):
+            known = [m for m in pool if self.genders.get(m.key) == gender]
+            unknown = [m for m in pool if m.key not in self.genders]
+            if known or unknown:
+                return (known or unknown)[-1]
+        return None
+
+    def _titled(self, phrase: str, before: int) -> ResolvedMention | None:
+        """The person the article names with the title in `phrase` ("the president" -> "President X")."""
+        words = [w.lower() for w in re.findall(r"[\w.’']+", phrase)[1:]]
+        persons = [m for m in self.speakers if m.label == "PERSON"]
+        scored = []
+        for m in persons:
+            lead = re.findall(r"[\w.’']+", self.outside[max(0, m.start_char - 60): m.start_char].lower())[-4:]
+            if words[-1] in lead:
+                scored.append((sum(w in lead for w in words), m.start_char < before, -abs(m.start_char - before), m))
+        return max(scored, key=lambda s: s[:3])[3] if scored else None
+
+    def _same_paragraph(self, a: int, b: int) -> bool:
+        return "\n\n" not in self.body[min(a, b): max(a, b)].replace("\n \n", "\n\n")
+
+    def _opens_paragraph(self, start: int) -> bool:
+        line_start = self.body.rfind("\n", 0, start) + 1
+        return not self.outside[line_start:start].strip()
+
+
+def replace_kind(cue: SpeechCue) -> SpeechCue:
+    return SpeechCue("speaker", cue.frame, cue.anchor, cue.head, cue.head_tag, cue.name_spans, cue.phrase)
+
+
+def _genders(outside: str, speakers: Sequence[ResolvedMention]) -> dict[str, str]:
+    """Entity key -> gender, from a title before a mention ("Mr", "Mrs") and from the he/she pronouns
+    that follow a stretch naming one person only."""
+    votes: dict[str, Counter] = {}
+    persons = [m for m in speakers if m.label == "PERSON"]
+    for m in persons:
+        lead = outside[max(0, m.start_char - 6): m.start_char].split()
+        if lead and lead[-1].lower() in TITLE_GENDER:
+            votes.setdefault(m.key, Counter())[TITLE_GENDER[lead[-1].lower()]] += 3
+    for p in _PRONOUN.finditer(outside):
+        before = [m for m in persons if p.start() - GENDER_WINDOW <= m.start_char < p.start()]
+        if before and len({m.key for m in before}) == 1:
+            votes.setdefault(before[0].key, Counter())[PRONOUN_GENDER[p.group(1).lower()]] += 1
+    return {key: c.most_common(1)[0][0] for key, c in votes.items()
+            if len(c) == 1 or c.most_common(2)[0][1] > 2 * c.most_common(2)[1][1]}
+
+
+def _with_placeholders(body: str, a: int, b: int, inside: Sequence[tuple[int, int]]) -> tuple[str, list[int]]:
+    """The text of body[a:b] with each quotation (marks included) as “Q”, and each character's body offset."""
+    text, offsets, at = [], [], a
+    for s, e in inside:
+        open_at, close_at = s - 1, min(e + 1, b) if e < len(body) and body[e] in "”\"’" else e
+        text.append(body[at:open_at])
+        offsets += range(at, open_at)
+        stand_in = f"“{PLACEHOLDER}{',' if body[s:e].rstrip().endswith(',') else ''}”"
+        text.append(stand_in)
+        offsets += [s] * len(stand_in)
+        at = max(close_at, open_at)
+    text.append(body[at:b])
+    offsets += range(at, b)
+    return "".join(text).replace("\n", " "), offsets
+
+
+def _read_cues(doc, frame: int, offsets: list[int]) -> list[SpeechCue]:
+    cues = []
+    for tok in doc:
+        if tok.text == PLACEHOLDER:
+            continue
+        word = tok.lower_
+        if word in SPEECH_FORMS and tok.tag_.startswith("VB"):
+            subject = _speaker_of(tok)
+            if subject is not None:
+                cues.append(_cue("speaker", frame, tok, subject, offsets))
+            if SPEECH_FORMS[word] in QUESTION_VERBS:
+                asked = _asked(tok)
+                if asked is not None:
+                    cues.append(_cue("asked", frame, tok, asked, offsets))
+        elif word == "pressed" and (asked := _asked(tok)) is not None:
+            cues.append(_cue("asked", frame, tok, asked, offsets))
+        elif word == "according" and tok.i + 1 < len(doc) and doc[tok.i + 1].lower_ == "to":
+            objects = [c for c in doc[tok.i + 1].children if c.dep_ == "pobj"]
+            if objects:
+                cues.append(_cue("speaker", frame, tok, objects[0], offsets, via="according"))
+        elif word in RESPONSE_NOUNS and tok.dep_ == "nsubj" and tok.head.lower_ in {"was", "is", "were"}:
+            owners = [c for c in tok.children if c.dep_ == "poss"]
+            if owners:
+                cues.append(_cue("speaker", frame, tok, owners[0], offsets, possessive=True))
+        elif word == "like" and tok.i + 1 < len(doc) and _placeholder_follows(doc, tok.i + 1):
+            owner = next((t for t in reversed(doc[: tok.i]) if t.tag_ in {"NNP", "PRP", "NN", "NNPS"}), None)
+            if owner is not None:
+                cues.append(_cue("speaker", frame, tok, owner, offsets))
+        elif word == ":" and _placeholder_follows(doc, tok.i + 1) and tok.i > 0:
+            owner = doc[tok.i - 1]
+            while owner.dep_ in _NAME_PARTS and owner.head.i > owner.i and owner.head.i < tok.i:
+                owner = owner.head
+            if owner.tag_ in {"NNP", "NN", "NNPS", "NNS"} and not any(t.lower_ in SPEECH_FORMS for t in doc[: tok.i]):
+                cues.append(_cue("speaker", frame, tok, owner, offsets))
+    root = next((t for t in doc if t.dep_ == "ROOT"), None)
+    if root is not None and doc.text.rstrip().endswith(":") and not cues:
+        subjects = [c for c in root.children if c.dep_ == "nsubj"]
+        if subjects:  # "Bessent framed the deal as proof:" introduces the next paragraph's quote
+            cues.append(_cue("speaker", frame, root, subjects[0], offsets, via="colon"))
+    return cues
+
+
+def _placeholder_follows(doc, i: int) -> bool:
+    words = [t.text for t in doc[i: i + 3] if not t.is_punct]
+    return bool(words) and words[0] == PLACEHOLDER
+
+
+def _speaker_of(verb):
+    """The subject of a speech verb, climbing from a participle or a conjunct to the verb that has one;
+    the agent of a passive speech verb; the noun a relative "who" stands for."""
+    tok, climbed = verb, False
+    for _ in range(4):
+        if climbed and tok.lower_ not in SPEECH_FORMS and tok.dep_ == "ccomp" and tok.head.lower_ in SPEECH_FORMS:
+            tok = tok.head  # "X stressed that her country ..., stating “Q”": X states it
+            continue
+        subjects = [c for c in tok.children if c.dep_ in _SUBJECTS and c.text != PLACEHOLDER]
+        if subjects and not (climbed is False and subjects[0].dep_ == "nsubjpass"):
+            subject = subjects[0]
+            if subject.tag_ in {"WP", "WDT"} and tok.dep_ == "relcl":
+                return tok.head
+            return subject
+        if any(c.dep_ == "auxpass" for c in tok.children):
+            agents = [g for c in tok.children if c.dep_ == "agent" for g in c.children if g.dep_ == "pobj"]
+            return agents[0] if agents else None
+        if tok.dep_ in {"advcl", "xcomp", "conj", "pcomp", "ccomp", "acl"} and tok.head is not tok:
+            tok = tok.head if tok.dep_ != "pcomp" else tok.head.head
+            climbed = True
+            continue
+        return None
+    return None
+
+
+def _asked(verb):
+    passive = [c for c in verb.children if c.dep_ == "nsubjpass"]
+    if passive:
+        return passive[0]
+    objects = [c for c in verb.children if c.dep_ in {"dobj", "dative"} and c.text != PLACEHOLDER]
+    return objects[0] if objects else None
+
+
+def _cue(kind: str, frame: int, anchor, head, offsets: list[int], possessive: bool = False,
+         via: str = "verb") -> SpeechCue:
+    parts = _NAME_PARTS if head.tag_.startswith("NNP") else {"appos"}  # "a Kremlin spokesman" is no Kremlin
+    names = [head] + [c for c in head.children if c.dep_ in parts]
+    names += [g for c in head.children if c.dep_ == "appos" for g in c.subtree]
+    phrase = [t for t in _phrase(head) if t.text != PLACEHOLDER]
+    spans = tuple((offsets[t.idx], offsets[t.idx + len(t) - 1] + 1) for t in names if t.text != PLACEHOLDER)
+    text = " ".join(t.text for t in phrase[:MAX_ROLE_TOKENS]).replace(" ’s", "’s").replace(" 's", "'s")
+    return SpeechCue(kind, frame, offsets[anchor.idx], head.text, head.tag_, spans, text.strip(" ,"), possessive, via)
+
+
+def _phrase(head):
+    tokens, stack = [head], [c for c in head.children if c.dep_ in _PHRASE_PARTS]
+    while stack:
+        tok = stack.pop()
+        if tok.is_punct and tok.text != "’s":
+            continue
+        tokens.append(tok)
+        stack += [c for c in tok.children if c.dep_ in _PHRASE_PARTS]
+    return sorted(tokens, key=lambda t: t.i)
 
 
 def _sentences(body: str) -> list[tuple[int, int]]:
@@ -100,65 +497,12 @@ def _sentences(body: str) -> list[tuple[int, int]]:
 
 
 def _blank_out(body: str, spans: list[tuple[int, int]]) -> str:
-    """`body` with every quotation's text and marks turned to spaces, offsets kept."""
-    parts, at = [], 0
+    """`body` with every quotation's text and marks turned to spaces, offsets and line breaks kept."""
+    chars = list(body)
     for start, end in spans:
-        parts += [body[at: start - 1], " " * (end - start + 2)]
-        at = end + 1
-    parts.append(body[at:])
-    return "".join(parts)
+        close = end + 1 if end < len(body) and body[end] in "”\"’" else end
+        for i in range(start - 1, close):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars)
 
-
-def _speaker(
-    outside: str,
-    start: int,
-    end: int,
-    sentences: list[tuple[int, int]],
-    spans: list[tuple[int, int]],
-    speakers: Sequence[ResolvedMention],
-) -> ResolvedMention | None:
-    """The speaker of the quotation at start:end; `outside` is the body with quotations blanked."""
-    first = next(i for i, (_, b) in enumerate(sentences) if b > start - 1)
-    last = next(i for i, (_, b) in enumerate(sentences) if b >= end)
-    windows = [(sentences[first][0], sentences[last][1])]
-    if last + 1 < len(sentences):
-        a, b = sentences[last + 1]
-        if not any(a <= s < b for s, _ in spans):
-            windows.append((a, b))
-    if first > 0 and outside[: sentences[first][0]].rstrip().endswith(":"):
-        windows.append(sentences[first - 1])
-    for a, b in windows:
-        found = _named_speaker(outside, a, b, start, speakers) or _pronoun_speaker(outside, a, b, start, speakers)
-        if found:
-            return found
-    return None
-
-
-def _named_speaker(
-    outside: str, a: int, b: int, quote_start: int, speakers: Sequence[ResolvedMention]
-) -> ResolvedMention | None:
-    candidates = [m for m in speakers if a <= m.start_char < b and _in_speech_pattern(outside, m, a, b)]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda m: (m.label != "PERSON", abs(m.start_char - quote_start)))
-
-
-def _in_speech_pattern(outside: str, m: ResolvedMention, a: int, b: int) -> bool:
-    after = outside[m.end_char: min(b, m.end_char + 100)]
-    if _AFTER_NAME.search(after.split("  ")[0]):  # a blanked quotation ends the clause
-        return True
-    before = _BEFORE_NAME.search(outside[max(a, m.start_char - 80): m.start_char])
-    if before is None:
-        return False
-    between = (before.group(1) or "").split()
-    titles = load_aliases().titles
-    return all(w.lower() in titles or w[0].isupper() for w in between)
-
-
-def _pronoun_speaker(
-    outside: str, a: int, b: int, quote_start: int, speakers: Sequence[ResolvedMention]
-) -> ResolvedMention | None:
-    if not _PRONOUN.search(outside, a, b):
-        return None
-    before = [m for m in speakers if m.label == "PERSON" and m.end_char <= quote_start]
-    return before[-1] if before else None

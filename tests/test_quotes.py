@@ -95,3 +95,57 @@ def test_single_curly_quotes_and_scare_quotes():
     body = "Dmitry Medvedev called it a ‘sell-off of the national wealth’ on Telegram. Critics called the deal a “win-win”."
     [quotes] = quotes_of(body)
     assert [(q.quote, q.speaker) for q in quotes] == [("sell-off of the national wealth", None)]
+
+
+def speakers_of(body: str) -> list[tuple[str | None, str | None]]:
+    [quotes] = quotes_of(body)
+    return [(q.speaker, q.speaker_role) for q in quotes]
+
+
+def test_the_listener_of_told_is_not_the_speaker():
+    body = "“We are open to economic cooperation with Washington,” a Kremlin spokesman told CNN on Sunday."
+    assert speakers_of(body) == [(None, "a Kremlin spokesman")]
+
+
+def test_a_participle_takes_the_subject_of_its_verb():
+    body = ("Vladimir Putin compared his country's reserves with those of Ukraine on Monday, saying, "
+            "“We certainly have much more of such resources than anyone else.”")
+    assert speakers_of(body) == [("Vladimir Putin", None)]
+
+
+def test_a_response_after_a_question_belongs_to_whom_it_was_put():
+    body = ("Donald Trump was asked by Sean Hannity whether he would walk away from the talks.\n\n"
+            "His response was: “I will walk away if there is no deal within two weeks.”")
+    assert speakers_of(body) == [("Donald Trump", None)]
+
+
+def test_a_quote_continued_in_the_next_paragraph_keeps_its_speaker():
+    body = ("“The talks have reached a dead end and we will not return to them soon,” Marco Rubio said on Friday.\n\n"
+            "“It is now up to the two parties to present concrete ideas for an end to this war.”")
+    assert speakers_of(body) == [("Marco Rubio", None), ("Marco Rubio", None)]
+
+
+def test_a_pronoun_takes_the_nearest_person_of_its_gender():
+    body = ("Kaja Kallas said she would meet Antony Blinken in Brussels on Monday. The meeting with Blinken "
+            "was delayed by a storm.\n\n"
+            "“Europe will not accept a deal made over the heads of Ukrainians,” she said.")
+    [(speaker, role)] = speakers_of(body)
+    assert speaker.endswith("Kallas") and role is None
+
+
+def test_a_title_resolves_to_the_person_the_article_names_with_it():
+    body = ("Ukrainian President Volodymyr Zelensky arrived in Washington on Thursday for talks with "
+            "Secretary of State Marco Rubio.\n\n"
+            "“We will never recognise the occupation of our land,” the president told reporters.")
+    assert speakers_of(body) == [("Volodymyr Zelenskyy", None)]  # the alias file's spelling
+
+
+def test_an_unnamed_source_keeps_its_role_and_no_entity():
+    body = ("“There will be no agreement before the summer,” a senior official said on condition of anonymity.")
+    [[quote]] = quotes_of(body)
+    assert (quote.speaker, quote.speaker_key, quote.speaker_role) == (None, None, "a senior official")
+
+
+def test_an_informal_like_introduces_the_speaker():
+    body = "Vladimir Putin's all like, “I have all the cards and nobody can make me sign anything.”"
+    assert speakers_of(body) == [("Vladimir Putin", None)]

@@ -245,12 +245,13 @@ def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]
             "speaker_entity_id": strings(entity_id(q.speaker_key) if q.speaker_key else None for _, q in quotes),
             "start_char": pd.array([q.start_char for _, q in quotes], dtype="int32"),
             "end_char": pd.array([q.end_char for _, q in quotes], dtype="int32"),
+            "speaker_role": strings(q.speaker_role for _, q in quotes),
         }),
     }
     with frames(con, **tables):
         con.execute("INSERT INTO touched SELECT DISTINCT entity_id FROM new_mentions")
         con.execute("INSERT INTO entity_mentions SELECT * FROM new_mentions")
-        con.execute("INSERT INTO quotes SELECT * FROM new_quotes")
+        con.execute("INSERT INTO quotes BY NAME SELECT * FROM new_quotes")
         con.execute("INSERT INTO entity_runs SELECT * FROM ran")
         con.execute(
             "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0, 0 FROM new_entities"

@@ -187,6 +187,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             GROUP BY s.story_id, r.title, r.url, r.site, r.published_at;
         """,
     ),
+    (
+        4,
+        "quotes.speaker_role: the words naming a speaker who is no entity",
+        """
+        ALTER TABLE quotes ADD COLUMN speaker_role VARCHAR;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
