@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from extractors.entity_names import canonical_key, curated_name, load_aliases
+from extractors.gazetteer import find_places, lookup
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -102,13 +103,28 @@ def extract_mentions(
     """Entity mentions of each (title, body) pair, titles and bodies run through one `nlp.pipe`."""
     nlp = load_pipeline(language)
     texts = [text for title, body in docs for text in (title or "", body)]
-    spans = [
-        [(e.text, e.label_, e.start_char) for e in doc.ents if e.label_ in ENTITY_LABELS]
-        for doc in nlp.pipe(texts, batch_size=batch_size)
-    ]
+    spans = [with_gazetteer(text, [(e.text, e.label_, e.start_char) for e in doc.ents if e.label_ in ENTITY_LABELS])
+             for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size))]
     return [
         article_mentions(title or "", body, spans[2 * i], spans[2 * i + 1]) for i, (title, body) in enumerate(docs)
     ]
+
+
+def with_gazetteer(text: str, spans: list[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+    """NER's spans plus the gazetteer's places and institutions that no NER span covers; a span that
+    runs an owner the gazetteer knows into what it owns ("the Pentagon’s Foreign Military Sales") is the owner."""
+    spans = [_gazetteer_owner(t, label, start) for t, label, start in spans]
+    taken = [(start, start + len(t)) for t, _, start in spans]
+    return sorted(spans + find_places(text, taken), key=lambda s: s[2])
+
+
+def _gazetteer_owner(text: str, label: str, start: int) -> tuple[str, str, int]:
+    inner = _INNER_POSSESSIVE.search(text)
+    if inner:
+        place = lookup(text[: inner.start()])
+        if place is not None:
+            return text[: inner.start()], place.label, start
+    return text, label, start
 
 
 def article_mentions(

@@ -150,3 +150,18 @@ def test_ner_applies_only_where_a_pipeline_is_installed():
     assert ner_available("en")
     assert not ner_available("fr")
     assert not ner_available(None)
+
+
+def test_gazetteer_finds_places_and_institutions_the_model_misses_with_their_ids():
+    from extractors.gazetteer import lookup
+
+    body = ("Shelling hit Donetsk again on Monday. Officials in Tallinn and Kiev met, "
+            "and the Pentagon’s Foreign Military Sales office approved the order.")
+    [mentions] = canonical_entities(extract_mentions([(None, body)]))
+    names = {m.name for m in mentions}
+    assert {"Donetsk", "Tallinn", "Kyiv", "Pentagon"} <= names
+    kyiv, tallinn, pentagon = lookup("Kiev"), lookup("Tallinn"), lookup("the Pentagon")
+    assert (kyiv.name, kyiv.geonames_id, kyiv.country_code) == ("Kyiv", 703448, "UA")
+    assert (tallinn.geonames_id, tallinn.country_code) == (588409, "EE")
+    assert lookup("Donetsk").country_code == "UA"  # the city of 900,000, not the Russian town of the same name
+    assert (pentagon.label, pentagon.wikidata_id) == ("ORG", "Q11208")

@@ -178,6 +178,15 @@ def test_entities_and_quotes_of_the_seeds(seeds_copy, db_path):
                               " WHERE text LIKE '%Macron%' AND source_uri = ?", [_seed_uri(seeds_copy, "002")])
     quotes = _rows(db_path, "SELECT speaker, quote FROM quotes")
     assert ("Dmitry Peskov", "a peace agreement must be concluded with Ukraine, not with America") in quotes
+    # The gazetteer's places and institutions are entities of the articles that name them, with ids to join on.
+    linked = _rows(db_path, "SELECT e.name, e.geonames_id, e.country_code, e.wikidata_id FROM entities e"
+                            " JOIN entity_mentions m USING (entity_id) JOIN articles a USING (article_id)"
+                            " WHERE a.source_uri = ? AND e.name IN ('Kyiv', 'Donetsk')"
+                            " UNION SELECT e.name, e.geonames_id, e.country_code, e.wikidata_id FROM entities e"
+                            " JOIN entity_mentions m USING (entity_id) JOIN articles a USING (article_id)"
+                            " WHERE a.source_uri = ? AND e.name = 'Pentagon' ORDER BY 1",
+                     [_seed_uri(seeds_copy, "003"), _seed_uri(seeds_copy, "002")])
+    assert linked == [("Donetsk", 709717, "UA", None), ("Kyiv", 703448, "UA", None), ("Pentagon", None, "US", "Q11208")]
 
 
 def test_entity_counts_follow_reingestion_and_unchanged_articles_cost_no_ner(seeds_copy, db_path):

@@ -15,6 +15,7 @@ import duckdb
 import pandas as pd
 
 from extractors.entity_resolution import entity_id
+from extractors.gazetteer import lookup
 from warehouse.frames import frames, strings
 from warehouse.lookups import stored_hashes
 from warehouse.records import CleanedDocument, DuplicateDocument, LoadBatch, SourceState
@@ -215,6 +216,10 @@ def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[SourceState]) 
         )
 
 
+GAZETTEER_LABELS = frozenset({"GPE", "LOC", "FAC", "ORG"})
+"""Labels whose entities take the gazetteer's identifiers (a person named "Jordan" is no country)."""
+
+
 def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]) -> None:
     """Add the batch's mentions, quotes and new entities; the entities they touch are recounted at commit."""
     if not docs:
@@ -222,6 +227,7 @@ def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]
     mentions = [(d.article_id, m) for d in docs for m in d.mentions]
     quotes = [(d.article_id, q) for d in docs for q in d.quotes]
     entities = sorted({(m.entity_id, m.key, m.name, m.label) for _, m in mentions})
+    places = [lookup(name) if label in GAZETTEER_LABELS else None for _, _, name, label in entities]
     tables = {
         "ran": pd.DataFrame({"article_id": strings(d.article_id for d in docs),
                              "status": strings(d.entity_status for d in docs)}),
@@ -236,7 +242,10 @@ def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]
             "in_title": pd.array([m.in_title for _, m in mentions], dtype="bool"),
         }),
         "new_entities": pd.DataFrame({
-            name: strings(e[i] for e in entities) for i, name in enumerate(["entity_id", "key", "name", "label"])
+            **{name: strings(e[i] for e in entities) for i, name in enumerate(["entity_id", "key", "name", "label"])},
+            "geonames_id": pd.array([p.geonames_id if p else None for p in places], dtype="Int64"),
+            "country_code": strings(p.country_code if p else None for p in places),
+            "wikidata_id": strings(p.wikidata_id if p else None for p in places),
         }),
         "new_quotes": pd.DataFrame({
             "article_id": strings(aid for aid, _ in quotes),
@@ -254,8 +263,8 @@ def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]
         con.execute("INSERT INTO quotes BY NAME SELECT * FROM new_quotes")
         con.execute("INSERT INTO entity_runs SELECT * FROM ran")
         con.execute(
-            "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0, 0 FROM new_entities"
-            " ON CONFLICT (entity_id) DO NOTHING"
+            "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0, 0, geonames_id, country_code,"
+            " wikidata_id FROM new_entities ON CONFLICT (entity_id) DO NOTHING"
         )
 
 

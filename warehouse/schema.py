@@ -194,6 +194,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE quotes ADD COLUMN speaker_role VARCHAR;
         """,
     ),
+    (
+        5,
+        "entities: gazetteer identifiers (GeoNames id, ISO 3166 country code, Wikidata id)",
+        """
+        ALTER TABLE entities ADD COLUMN geonames_id BIGINT;
+        ALTER TABLE entities ADD COLUMN country_code VARCHAR;
+        ALTER TABLE entities ADD COLUMN wikidata_id VARCHAR;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
