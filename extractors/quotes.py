@@ -196,13 +196,17 @@ def speech_cues(body: str, spans: Sequence[tuple[int, int]] | None = None) -> li
 
 
 def extract_quotes(
-    body: str, mentions: Sequence[ResolvedMention], cues: Sequence[SpeechCue] | None = None
+    body: str, mentions: Sequence[ResolvedMention], cues: Sequence[SpeechCue] | None = None, language: str = "en"
 ) -> list[Quote]:
-    """The direct quotations of `body` with their speakers, in order (`cues` parsed here when not given)."""
+    """The direct quotations of `body` with their speakers, in order (`cues` parsed here when not given;
+    none in a language without a parse)."""
+    from extractors.entities import PARSED_LANGUAGES
+
     spans = quote_spans(body)
     if not spans:
         return []
-    cues = speech_cues(body, spans) if cues is None else cues
+    if cues is None:
+        cues = speech_cues(body, spans) if language in PARSED_LANGUAGES else []
     groups = frames(body, spans)
     outside = _blank_out(body, spans)
     in_body = sorted((m for m in mentions if not m.in_title), key=lambda m: m.start_char)

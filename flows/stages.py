@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from itertools import islice, repeat
+from itertools import groupby, islice, repeat
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -108,9 +108,12 @@ def find_entities(load: LoadBatch, warehouse: connection.Warehouse, pool: Execut
     """NER, canonical entities and quotes for the batch's freshly cleaned articles (never for unchanged ones)."""
     if not load.cleaned:
         return
-    eligible = [i for i, d in enumerate(load.cleaned) if ner_available(d.article.language)]
-    mentions = in_pool(pool, extract_mentions, [(load.cleaned[i].article.title, load.cleaned[i].article.body)
-                                                 for i in eligible])
+    eligible = sorted((i for i, d in enumerate(load.cleaned) if ner_available(d.article.language)),
+                      key=lambda i: load.cleaned[i].article.language)
+    mentions = []
+    for language, group in groupby(eligible, key=lambda i: load.cleaned[i].article.language):
+        docs = [(load.cleaned[i].article.title, load.cleaned[i].article.body) for i in group]
+        mentions += in_pool(pool, extract_mentions, docs, language)
     with warehouse.reading() as con:
         known = lookups.known_entities(con)
     resolved = canonical_entities(mentions, known)
@@ -118,7 +121,7 @@ def find_entities(load: LoadBatch, warehouse: connection.Warehouse, pool: Execut
         load.cleaned[i] = replace(doc, entity_status=f"skipped: no NER pipeline for language {doc.article.language}")
     for i, article_mentions in zip(eligible, resolved):
         doc = load.cleaned[i]
-        quotes = extract_quotes(doc.article.body, article_mentions)
+        quotes = extract_quotes(doc.article.body, article_mentions, language=doc.article.language)
         load.cleaned[i] = replace(doc, entity_status="done", mentions=tuple(article_mentions), quotes=tuple(quotes))
 
 

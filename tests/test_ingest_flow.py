@@ -109,7 +109,7 @@ def test_bad_inputs_become_failures_and_the_rest_lands(seeds_copy, db_path):
     assert "présenté mercredi" in body and "précisé le ministre" in body
     (status,), = _rows(db_path, "SELECT status FROM entity_runs JOIN articles USING (article_id)"
                                 " WHERE source_uri LIKE '%legacy_latin1.txt'")
-    assert status == "skipped: no NER pipeline for language fr"  # recorded, not failed
+    assert status == "done"  # French has its own pipeline
     assert _rows(db_path, "SELECT count(*) FROM articles WHERE source_uri LIKE '%/corpus/0%'")[0][0] == 5
 
 
@@ -157,6 +157,25 @@ def flow_run_artifact(flow_run_id: str, key: str) -> dict:
 
 def _seed_uri(seeds_copy: Path, prefix: str) -> str:
     return next(seeds_copy.glob(f"{prefix}_*.txt")).absolute().as_uri()
+
+
+def test_french_articles_get_entities_and_a_language_without_a_pipeline_is_recorded_as_skipped(tmp_path, db_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "fr.txt").write_text(
+        "Le président Emmanuel Macron a reçu le chancelier Olaf Scholz à Paris lundi pour parler de l'Ukraine.\n\n"
+        "Les deux dirigeants ont promis une aide supplémentaire à Kyiv, a indiqué l'Élysée dans un communiqué "
+        "publié dans la soirée.\n", encoding="utf-8")
+    (corpus / "de.txt").write_text(
+        "Bundeskanzler Olaf Scholz hat am Montag in Berlin den französischen Präsidenten Emmanuel Macron "
+        "empfangen.\n\nDie beiden Politiker sprachen über die Lage in der Ukraine und über neue Hilfen für "
+        "das Land, teilte die Bundesregierung am Abend mit.\n", encoding="utf-8")
+    ingest_stored(paths=[str(corpus)], db=str(db_path))
+    runs = dict(_rows(db_path, "SELECT a.language, r.status FROM entity_runs r JOIN articles a USING (article_id)"))
+    assert runs == {"fr": "done", "de": "skipped: no NER pipeline for language de"}
+    names = {name for (name,) in _rows(db_path, "SELECT e.name FROM entity_mentions m JOIN entities e USING (entity_id)"
+                                                " JOIN articles a USING (article_id) WHERE a.language = 'fr'")}
+    assert {"Emmanuel Macron", "Olaf Scholz", "Paris"} <= names
 
 
 def test_entities_and_quotes_of_the_seeds(seeds_copy, db_path):
