@@ -148,7 +148,8 @@ def test_known_entities_keep_their_id_when_new_spellings_arrive():
 
 def test_ner_applies_only_where_a_pipeline_is_installed():
     assert ner_available("en")
-    assert not ner_available("fr")
+    assert ner_available("fr")
+    assert not ner_available("de")
     assert not ner_available(None)
 
 
