@@ -28,7 +28,8 @@ from urllib.parse import urljoin, urlsplit
 import lxml.html
 from lxml import etree
 
-from extractors.decoding import RejectedInput, decompress_gzip
+from extractors.decoding import RejectedInput, decode_bytes
+from extractors.decompression import inflate_gzip
 
 MAX_FEED_BYTES = 50 * 1024 * 1024
 """The sitemap protocol's own ceiling (50 MB uncompressed), also applied to gzip inflation."""
@@ -39,9 +40,6 @@ _DC_NS = "http://purl.org/dc/elements/1.1/"
 _NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 _JSONFEED_VERSION = "https://jsonfeed.org/version/"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
-_LOOKS_LIKE_HTML = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*(?:<!doctype\s+html|<html\b)", re.IGNORECASE | re.DOTALL
-)
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 
 
@@ -71,19 +69,23 @@ class FeedDocument:
     """The XML was broken and lxml's recover mode salvaged these entries: some may be missing."""
 
 
-def parse_feed(data: bytes, base_url: str) -> FeedDocument:
-    """Read a feed or sitemap (gzipped or not) into its article URLs; RejectedInput says why not."""
+def parse_feed(data: bytes, base_url: str, content_type: str = "") -> FeedDocument:
+    """Read a feed or sitemap (gzipped or not) into its article URLs; RejectedInput says why not.
+
+    `content_type` is the HTTP header the bytes came with: its charset is the
+    strongest clue after a byte-order mark (`extractors.decoding`).
+    """
     if data[:2] == b"\x1f\x8b":
-        data = decompress_gzip(data, MAX_FEED_BYTES)
+        data = inflate_gzip(data, MAX_FEED_BYTES)
     if len(data) > MAX_FEED_BYTES:
         raise RejectedInput(f"feed is {len(data):,} bytes, over the {MAX_FEED_BYTES:,} byte limit")
     if not data.strip():
         raise RejectedInput("empty document: no feed to parse")
-    if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"["):
-        return _parse_json_feed(data, base_url)
-    if _LOOKS_LIKE_HTML.match(data[:4096]):
-        raise RejectedInput("not a feed or sitemap: looks like an HTML page")
-    return _parse_xml(data, base_url)
+    kind = "json" if data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] in (b"{", b"[") else "xml"
+    text = decode_bytes(data, kind=kind, content_type=content_type, max_bytes=MAX_FEED_BYTES).text
+    if kind == "json":
+        return _parse_json_feed(text, base_url)
+    return _parse_xml(text.encode("utf-8"), base_url)
 
 
 def parse_feed_date(value: str | None) -> dt.datetime | None:
@@ -112,6 +114,7 @@ def parse_feed_date(value: str | None) -> dt.datetime | None:
 
 def _parser(recover: bool) -> etree.XMLParser:
     return etree.XMLParser(
+        encoding="utf-8",  # decoded already: the document's own declaration no longer applies
         recover=recover,
         resolve_entities=False,
         no_network=True,
@@ -137,7 +140,7 @@ def _parse_xml(data: bytes, base_url: str) -> FeedDocument:
         if root is None:
             raise RejectedInput(reason) from strict_error
         _refuse_entities(root)
-        if _local(root) == "html":
+        if _local(root) == "html" and _embedded_feed(root) is None:
             raise RejectedInput("not a feed or sitemap: looks like an HTML page")
         try:
             document = _read_xml(root, base_url)
@@ -159,7 +162,10 @@ def _refuse_entities(root: etree._Element) -> None:
 def _read_xml(root: etree._Element, base_url: str) -> FeedDocument:
     name, namespace = _local(root), _namespace(root)
     if name == "html":
-        raise RejectedInput("not a feed or sitemap: looks like an HTML page")
+        embedded = _embedded_feed(root)
+        if embedded is None:
+            raise RejectedInput("not a feed or sitemap: looks like an HTML page")
+        return _read_xml(embedded, base_url)
     if name == "rss":
         # Items never nest, so take them wherever they are: generators close the channel
         # too early, and lxml's recovery nests what follows an unclosed tag.
@@ -181,6 +187,15 @@ def _read_xml(root: etree._Element, base_url: str) -> FeedDocument:
         locations = (_absolute(_text(_child(sitemap, "loc")), sitemap, base_url) for sitemap in _children(root, "sitemap"))
         return FeedDocument("sitemapindex", [], list(dict.fromkeys(url for url in locations if url)))
     raise RejectedInput(f"not a feed or sitemap: the root element is <{name}>")
+
+
+def _embedded_feed(page: etree._Element) -> etree._Element | None:
+    """An Atom feed or RSS channel carried inside an (X)HTML page, as feedparser finds it."""
+    for element in page.iterdescendants():
+        if isinstance(element.tag, str) and (
+                (_local(element) == "feed" and _namespace(element) in _ATOM_NS) or _local(element) == "rss"):
+            return element
+    return None
 
 
 def _entries(
@@ -251,10 +266,10 @@ def _sitemap_entry(url: etree._Element, base_url: str) -> FeedEntry | None:
     return FeedEntry(location, title, published or parse_feed_date(_text(_child(url, "lastmod"))))
 
 
-def _parse_json_feed(data: bytes, base_url: str) -> FeedDocument:
+def _parse_json_feed(text: str, base_url: str) -> FeedDocument:
     try:
-        feed = json.loads(data.removeprefix(b"\xef\xbb\xbf"))
-    except (ValueError, UnicodeDecodeError) as exc:
+        feed = json.loads(text)
+    except ValueError as exc:
         raise RejectedInput(f"feed is not valid JSON: {exc}") from exc
     version = feed.get("version") if isinstance(feed, dict) else None
     if not (isinstance(version, str) and version.startswith(_JSONFEED_VERSION)):

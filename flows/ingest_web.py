@@ -63,12 +63,11 @@ class FetchedBatch:
 def fetch_policy(
     allow_private: bool, host_delay: float, host_concurrency: int, timeout: float, contact: str | None
 ) -> FetchPolicy:
-    contact_url = {"user_agent_contact": contact} if contact else {}
     defaults = FetchPolicy()
     return FetchPolicy(
         allow_private=allow_private, host_delay=host_delay, host_concurrency=host_concurrency, total_timeout=timeout,
         read_timeout=min(defaults.read_timeout, timeout), connect_timeout=min(defaults.connect_timeout, timeout),
-        **contact_url,
+        contact=contact,
     )
 
 

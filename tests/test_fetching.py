@@ -8,8 +8,10 @@ import pickle
 import re
 import threading
 import time
+import tomllib
 import tracemalloc
 import zlib
+from importlib import metadata
 from pathlib import Path
 
 import brotli
@@ -61,7 +63,7 @@ def test_page_is_fetched_and_decoded(web):
     assert result.started_at.tzinfo is not None and result.finished_at >= result.started_at
     robots, page = web.requests
     assert robots.path == "/robots.txt" and page.path == "/article"
-    assert page.headers["user-agent"] == "newsflow/0.1 (+https://github.com/newsflow/newsflow)"
+    assert page.headers["user-agent"] == f"newsflow/{metadata.version('newsflow')}"  # no contact given, none made up
     assert "br" in page.headers["accept-encoding"]
 
 
@@ -76,6 +78,23 @@ def test_compressed_transfer_is_undone(web, encoding, encode):
     result = fetch(web.url("/article"))
     assert result.outcome == "fetched", result.error
     assert result.body == PAGE and result.text == PAGE_TEXT
+
+
+def test_user_agent_carries_the_installed_version_and_the_users_contact(web):
+    web.route("/article", PAGE, headers={"Content-Type": HTML})
+    fetch(web.url("/article"), policy(contact="mailto:desk@example.org"))
+    agents = {request.headers["user-agent"] for request in web.requests}
+    assert agents == {f"newsflow/{metadata.version('newsflow')} (+mailto:desk@example.org)"}
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert metadata.version("newsflow") == pyproject["project"]["version"]  # the real version, not "0.1"
+
+
+def test_compressed_body_cut_short_is_a_failure_not_half_a_page(web):
+    whole = gzip.compress(PAGE)
+    web.route("/cut", whole[: len(whole) // 2], headers={"Content-Type": HTML, "Content-Encoding": "gzip"})
+    result = fetch(web.url("/cut"))
+    assert result.outcome == "failed" and result.text is None
+    assert "gzip data ends early: the stream is truncated" in result.error
 
 
 def test_conditional_get_gives_not_modified(web):

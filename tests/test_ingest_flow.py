@@ -103,7 +103,7 @@ def test_bad_inputs_become_failures_and_the_rest_lands(seeds_copy, db_path):
     assert "PNG" in reasons["photo.html"]
     assert "over the" in reasons["huge.txt"]
     assert "unsupported file type .pptx" in reasons["slides.pptx"]
-    assert "disappeared" in reasons["deleted.txt"]
+    assert "dangling symbolic link -> " in reasons["deleted.txt"]
     assert "no story text" in reasons["menu_only.txt"]
     (body,), = _rows(db_path, "SELECT body FROM articles WHERE source_uri LIKE '%legacy_latin1.txt'")
     assert "présenté mercredi" in body and "précisé le ministre" in body
@@ -132,14 +132,14 @@ def test_each_run_publishes_a_summary_and_a_failures_table(seeds_copy, db_path):
     assert artifact["type"] == "markdown"
     assert "| 6 | 5 | 0 | 0 | 0 | 0 | 1 |" in artifact["data"]
     assert "Kremlin ERUPTS Over Trump’s Backdoor Diplomacy!" in artifact["data"]
-    assert "empty.txt | read | empty file" in artifact["data"]
+    assert "empty.txt | read | empty document" in artifact["data"]
     assert str(db_path) in artifact["data"]
     assert all(f"| {stage} |" in artifact["data"] for stage in ("read", "clean", "entities", "load"))
     table = flow_run_artifact(summary["prefect_flow_run_id"], "ingest-stored-failures")
     assert table["type"] == "table"
     (failure,) = json.loads(table["data"])
     assert failure["source"].endswith("empty.txt") and failure["stage"] == "read"
-    assert failure["reason"].startswith("empty file")
+    assert failure["reason"].startswith("empty document")
 
 
 def flow_run_artifact(flow_run_id: str, key: str) -> dict:
