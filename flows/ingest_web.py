@@ -218,7 +218,7 @@ def _read_feed(record: RunRecord, load: LoadBatch, feed_url: str, result: FetchR
         load.failures.append(Failure(result.request.url, _fetch_stage(result), result.error or result.outcome))
         return "feed", [], []
     try:
-        parsed = parse_feed(result.body, result.final_url)
+        parsed = parse_feed(result.body, result.final_url, result.content_type)
     except RejectedInput as exc:
         load.failures.append(Failure(result.request.url, "parse", str(exc)))
         return "feed", [], []

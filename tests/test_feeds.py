@@ -205,3 +205,60 @@ def test_dates():
     assert parse_feed_date("2024-02-27T17:45:00") == dt.datetime(2024, 2, 27, 17, 45)  # no zone: UTC
     for bad in (None, "", "  ", "yesterday", "2024-13", "31/02/2024"):
         assert parse_feed_date(bad) is None
+
+
+# -- character sets and wrappers, over a real HTTP server ---------------------------------------------
+
+KOI8R_FEED = (FEEDS / "koi8r-undeclared.xml").read_bytes()  # KOI8-R bytes, no encoding declaration
+KOI8R_TITLES = ["Правительство утвердило бюджет на следующий год",
+                "В Москве открылась выставка современного искусства"]
+
+
+def _fetch_and_parse(web, path: str):
+    from extractors.fetching import Fetcher, FetchPolicy, FetchRequest
+
+    with Fetcher(FetchPolicy(allow_private=True, host_delay=0.0)) as fetcher:
+        result = fetcher.fetch(FetchRequest(web.url(path), kind="feed"))
+    assert result.outcome == "fetched", result.error
+    return parse_feed(result.body, result.final_url, result.content_type)
+
+
+def test_feed_charset_comes_from_the_http_header(web):
+    web.route("/rss", KOI8R_FEED, headers={"Content-Type": "application/rss+xml; charset=koi8-r"})
+    feed = _fetch_and_parse(web, "/rss")
+    assert (feed.title, feed.recovered) == ("Вести региона: главные новости", False)
+    assert [entry.title for entry in feed.entries[:2]] == KOI8R_TITLES and len(feed.entries) == 5
+
+
+def test_the_header_charset_beats_a_wrong_declaration(web):
+    declared_wrong = KOI8R_FEED.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="windows-1251"?>')
+    web.route("/rss", declared_wrong, headers={"Content-Type": "text/xml; charset=KOI8-R"})
+    assert _fetch_and_parse(web, "/rss").entries[0].title == KOI8R_TITLES[0]
+
+
+def test_undeclared_legacy_feed_is_detected_like_feedparser_does(web):
+    web.route("/rss", KOI8R_FEED, headers={"Content-Type": "application/rss+xml"})
+    feed = _fetch_and_parse(web, "/rss")
+    assert feed.title == "Вести региона: главные новости" and not feed.recovered
+    assert [entry.title for entry in feed.entries[:2]] == KOI8R_TITLES
+
+
+def test_declared_encoding_is_honoured_without_a_header():
+    declared = KOI8R_FEED.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="koi8-r"?>')
+    assert parse_feed(declared, "https://vesti-region.example/rss").entries[1].title == KOI8R_TITLES[1]
+
+
+def test_utf16_feed_with_a_byte_order_mark():
+    data = (FEEDS / "rss2.xml").read_text(encoding="utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"')
+    feed = parse_feed(data.encode("utf-16"), "https://www.harbourgazette.example/world/rss.xml")
+    assert feed.title == "The Harbour Gazette - World" and len(feed.entries) == 3
+
+
+def test_atom_feed_inside_an_xhtml_wrapper_is_read(web):
+    web.route("/feed", (FEEDS / "atom-in-xhtml.xhtml").read_bytes(),
+              headers={"Content-Type": "application/xhtml+xml; charset=utf-8"})
+    feed = _fetch_and_parse(web, "/feed")
+    assert (feed.kind, feed.title, len(feed.entries)) == ("atom", "Town Hall News", 10)
+    assert feed.entries[0] == FeedEntry("https://townhall.example/2024/04/report-part-1",
+                                        "Council report part 1: what the budget means for schools",
+                                        dt.datetime(2024, 4, 2, 8, 0))

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from extractors.decoding import RejectedInput
-from extractors.stored_files import discover, document_kind, read_document, source_uri
+from extractors.stored_files import discover, document_kind, input_problem, read_document, source_uri
 
 
 def test_discover_walks_folders_recursively_in_stable_order(tmp_path: Path):
@@ -59,3 +59,82 @@ def test_oversized_file_is_refused_without_reading_it(tmp_path: Path):
 def test_source_uri_is_absolute(tmp_path: Path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert source_uri(Path("x.txt")) == (tmp_path / "x.txt").as_uri()
+
+
+# -- links, missing paths, empty folders, damaged files -----------------------------------------------
+
+def _reason(path: Path) -> str:
+    with pytest.raises(RejectedInput) as refused:
+        read_document(path)
+    return str(refused.value)
+
+
+def test_a_linked_folder_is_followed_once_and_a_second_route_reported(tmp_path: Path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "story.txt").write_text("x")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a-link").symlink_to(outside)
+    (corpus / "b-link").symlink_to(outside)
+    found = list(discover([corpus]))
+    assert found == [corpus / "a-link" / "story.txt", corpus / "b-link"]
+    assert _reason(corpus / "b-link") == (
+        f"symbolic link to a folder read through another path: {corpus / 'b-link'} -> {outside}; not read twice")
+
+
+def test_a_link_loop_is_refused_with_its_reason(tmp_path: Path):
+    (tmp_path / "corpus" / "2024").mkdir(parents=True)
+    (tmp_path / "corpus" / "2024" / "story.txt").write_text("x")
+    (tmp_path / "corpus" / "2024" / "again").symlink_to("..")
+    found = list(discover([tmp_path / "corpus"]))
+    assert found == [tmp_path / "corpus" / "2024" / "story.txt", tmp_path / "corpus" / "2024" / "again"]
+    assert _reason(found[1]).startswith(f"symbolic link loop: {found[1]} -> .. leads back to a folder that contains it")
+
+
+def test_a_link_inside_the_corpus_to_a_folder_of_the_corpus_is_read_once(tmp_path: Path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "story.txt").write_text("x")
+    (tmp_path / "alias").symlink_to(tmp_path / "real")
+    assert list(discover([tmp_path])) == [tmp_path / "alias", tmp_path / "real" / "story.txt"]
+
+
+def test_dangling_link_names_its_target(tmp_path: Path):
+    (tmp_path / "story.txt").symlink_to(tmp_path / "moved" / "story.txt")
+    assert _reason(tmp_path / "story.txt") == f"dangling symbolic link -> {tmp_path / 'moved' / 'story.txt'}"
+    assert input_problem(tmp_path / "story.txt") == f"dangling symbolic link -> {tmp_path / 'moved' / 'story.txt'}"
+
+
+def test_a_typo_in_a_path_says_there_is_no_such_path(tmp_path: Path):
+    typo = tmp_path / "data" / "seed"
+    assert list(discover([typo])) == [typo]
+    assert _reason(typo) == f"no such file or folder: {typo}" == input_problem(typo)
+
+
+@pytest.mark.parametrize("name", ["empty", "x.txt"])
+def test_an_empty_folder_is_reported_even_when_named_like_a_file(tmp_path: Path, name: str):
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / ".DS_Store").write_text("x")
+    assert list(discover([folder])) == [folder]
+    reason = f"empty folder: no files to read in {folder} (hidden files and folders are skipped)"
+    assert _reason(folder) == reason == input_problem(folder)
+    assert input_problem(tmp_path) == reason.replace(str(folder), str(tmp_path))  # nothing but that folder
+
+
+def test_a_folder_with_files_has_no_input_problem(tmp_path: Path):
+    (tmp_path / "story.txt").write_text("x")
+    assert input_problem(tmp_path) is None and input_problem(tmp_path / "story.txt") is None
+
+
+def test_saved_page_cut_in_half_is_refused_not_half_an_article(tmp_path: Path):
+    page = b"<html><body>" + b"<p>Kyiv said on Tuesday that talks would resume in Istanbul.</p>" * 300 + b"</body></html>"
+    whole = gzip.compress(page)
+    (tmp_path / "cut.html.gz").write_bytes(whole[: len(whole) // 2])
+    assert _reason(tmp_path / "cut.html.gz").startswith("gzip data ends early: the stream is truncated")
+
+
+def test_bad_bytes_are_counted_on_the_document(tmp_path: Path):
+    (tmp_path / "a.txt").write_bytes("Zelensky’s “peace plan” — day one.\n".encode() * 20 + b"\xff\xfe" + b"end\n")
+    document = read_document(tmp_path / "a.txt")
+    assert (document.encoding, document.replaced_bytes) == ("utf-8", 2) and "“peace plan”" in document.text
