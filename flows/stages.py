@@ -16,7 +16,6 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import groupby, islice, repeat
-from multiprocessing import get_context
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -24,7 +23,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from extractors.entities import extract_mentions, ner_available
+from extractors.entities import ner_available
+from extractors.entity_workers import analyse, pool_context
 from extractors.entity_resolution import canonical_entities
 from extractors.quotes import extract_quotes
 from warehouse import connection, lookups, runs
@@ -110,18 +110,18 @@ def find_entities(load: LoadBatch, warehouse: connection.Warehouse, pool: Execut
         return
     eligible = sorted((i for i, d in enumerate(load.cleaned) if ner_available(d.article.language)),
                       key=lambda i: load.cleaned[i].article.language)
-    mentions = []
+    analysed = []
     for language, group in groupby(eligible, key=lambda i: load.cleaned[i].article.language):
         docs = [(load.cleaned[i].article.title, load.cleaned[i].article.body) for i in group]
-        mentions += in_pool(pool, extract_mentions, docs, language)
+        analysed += in_pool(pool, analyse, docs, language)
     with warehouse.reading() as con:
         known = lookups.known_entities(con)
-    resolved = canonical_entities(mentions, known)
+    resolved = canonical_entities([mentions for mentions, _ in analysed], known)
     for i, doc in enumerate(load.cleaned):
         load.cleaned[i] = replace(doc, entity_status=f"skipped: no NER pipeline for language {doc.article.language}")
-    for i, article_mentions in zip(eligible, resolved):
+    for i, article_mentions, (_, cues) in zip(eligible, resolved, analysed):
         doc = load.cleaned[i]
-        quotes = extract_quotes(doc.article.body, article_mentions, language=doc.article.language)
+        quotes = extract_quotes(doc.article.body, article_mentions, cues, language=doc.article.language)
         load.cleaned[i] = replace(doc, entity_status="done", mentions=tuple(article_mentions), quotes=tuple(quotes))
 
 
@@ -142,11 +142,12 @@ def load_batch(load: LoadBatch, record: RunRecord) -> None:
 
 
 def worker_pool(workers: int | None, n_items: int) -> Executor | None:
-    """Spawned worker processes for CPU-bound extraction, or None when the work is too small to pay for them."""
+    """Worker processes for CPU-bound extraction and NER, or None when the work is too small to pay for them
+    (forked from a server holding the loaded NER model, which they share: `entity_workers.pool_context`)."""
     n = workers or os.cpu_count() or 1
     if n_items < POOL_THRESHOLD or n < 2:
         return None
-    return ProcessPoolExecutor(n, mp_context=get_context("spawn"))
+    return ProcessPoolExecutor(n, mp_context=pool_context())
 
 
 def in_pool(pool: Executor | None, work: Callable, items: list, *shared) -> list:

@@ -166,3 +166,23 @@ def test_gazetteer_finds_places_and_institutions_the_model_misses_with_their_ids
     assert (tallinn.geonames_id, tallinn.country_code) == (588409, "EE")
     assert lookup("Donetsk").country_code == "UA"  # the city of 900,000, not the Russian town of the same name
     assert (pentagon.label, pentagon.wikidata_id) == ("ORG", "Q11208")
+
+
+def test_pool_workers_share_the_preloaded_model_and_analyse_as_this_process_does():
+    from concurrent.futures import ProcessPoolExecutor
+
+    from extractors.entity_workers import analyse, pool_context
+
+    docs = [(None, "“We will not sign anything today,” Dmitry Peskov told reporters in Moscow."),
+            ("Talks in Kyiv", "Volodymyr Zelensky met envoys in Kiev. “It is up to them now,” he said.")]
+    with ProcessPoolExecutor(2, mp_context=pool_context()) as pool:
+        preloaded = set(pool.map(_pipelines_loaded_before_any_work, range(2)))
+        in_workers = list(pool.map(analyse, [docs[:1], docs[1:]]))
+    assert preloaded == {1}
+    assert [a for chunk in in_workers for a in chunk] == analyse(docs)
+
+
+def _pipelines_loaded_before_any_work(_):
+    from extractors.entities import load_pipeline
+
+    return load_pipeline.cache_info().currsize
