@@ -19,7 +19,7 @@ from extractors.near_duplicates import story_signature
 from extractors.signatures import article_id, content_hash
 from extractors.stored_files import read_document, source_uri
 from extractors.text_cleaning import clean_text, line_key
-from extractors.urls import page_canonical_url
+from extractors.urls import canonical_url, page_url
 
 
 MIN_BODY_WORDS = 10
@@ -114,12 +114,13 @@ def extract_pages(pages: Sequence[tuple[str, str]]) -> list[PageExtraction]:
     """Extract fetched (final URL, HTML) pairs in order: article, canonical identity, fingerprint."""
     extracted = []
     for url, html in pages:
-        canonical = page_canonical_url(url, html)
-        result = extract_checked("html", html, url=canonical)
+        address = page_url(url, html)
+        canonical = canonical_url(address)
+        result = extract_checked("html", html, url=address)
         article = result.article
         digest = ""
         if article is not None:
-            article.url = canonical
+            article.url = address
             digest = content_hash(f"{article.title or ''}\n{article.body}")
         extracted.append(PageExtraction(canonical, article_id(canonical), digest, result))
     return extracted

@@ -1,12 +1,16 @@
-"""One URL per article, and the host a request is polite to.
+"""One identity per article, the address to store for it, and the host a request is polite to.
 
 The same story reaches us as http and https, with and without `www.`, with
 campaign tags and fragments; each variant would become its own article and
 defeat the `article_id` dedup. `canonical_url` folds them into one identity
-string (an identity key, not always the URL to fetch: http folds to https
-even when a server only speaks http). `host_of` is the opposite choice: the
-politeness key keeps the host exactly as requested, because `www.` and the
-bare domain may be different servers.
+string: an identity key only, never an address to show or fetch (http folds
+to https even when a server only speaks http). The address stored as an
+article's `url` is `page_url`: the canonical URL the page declares for
+itself, else the URL it was fetched from, with tracking parameters and the
+fragment dropped but its scheme and host as given: a guessed https upgrade
+may not serve the page. `host_of` is the politeness key: it keeps the host
+exactly as requested, because `www.` and the bare domain may be different
+servers.
 """
 
 from __future__ import annotations
@@ -57,17 +61,29 @@ _ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 def canonical_url(url: str) -> str:
     """The identity string of the page at `url`; variants of one article give one string.
 
+    Not an address: the scheme is always https and `www.` is dropped.
     Raises ValueError for anything that is not an http(s) URL with a host.
     """
+    return _normal_url(url, identity=True)
+
+
+def clean_url(url: str) -> str:
+    """`url` as an address worth storing: tracking parameters, fragment and default port dropped,
+    host lower-cased, escapes normalised; scheme and `www.` kept as given. ValueError as `canonical_url`."""
+    return _normal_url(url, identity=False)
+
+
+def _normal_url(url: str, identity: bool) -> str:
     parts = _split_web_url(url.strip())
-    host = _fold_www(_normal_host(parts.hostname or ""))
+    scheme = parts.scheme.lower()
+    host = _normal_host(parts.hostname or "")
     port = parts.port  # ValueError for a malformed port
-    netloc = _bracket(host)
-    if port is not None and port != _DEFAULT_PORTS[parts.scheme.lower()]:
+    netloc = _bracket(_fold_www(host) if identity else host)
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
         netloc = f"{netloc}:{port}"
     path = _normal_escapes(parts.path) or "/"
     query = "&".join(_kept_params(parts.query))
-    return urlunsplit(("https", netloc, path, query, ""))
+    return urlunsplit(("https" if identity else scheme, netloc, path, query, ""))
 
 
 def host_of(url: str) -> str:
@@ -103,22 +119,23 @@ def same_site(a: str, b: str) -> bool:
     return _registrable(host_a) == _registrable(host_b)
 
 
-def page_canonical_url(fetched_url: str, html_text: str) -> str:
-    """The canonical URL a page declares for itself, when it is believable; else the fetched URL's.
+def page_url(fetched_url: str, html_text: str) -> str:
+    """The address to store for a fetched page: the canonical URL it declares, when believable, else the
+    URL it was fetched from (both through `clean_url`: the scheme is never guessed).
 
     `<link rel="canonical">` wins over `<meta property="og:url">`. A declaration
     is ignored when it is not http(s), points to another site (syndication and
     spam), or points to the site's home page from an article (a common
     template bug that would merge every article into one).
     """
-    fallback = canonical_url(fetched_url)
+    fallback = clean_url(fetched_url)
     head = html_text[:_HEAD_SCAN_CHARS]
     end = _HEAD_END.search(head)
     if end:
         head = head[: end.start()]
     for declared in _declared_canonicals(head):
         try:
-            candidate = canonical_url(urljoin(fetched_url, declared))
+            candidate = clean_url(urljoin(fetched_url, declared))
         except ValueError:
             continue
         if not same_site(candidate, fetched_url):
@@ -127,6 +144,11 @@ def page_canonical_url(fetched_url: str, html_text: str) -> str:
             continue
         return candidate
     return fallback
+
+
+def page_canonical_url(fetched_url: str, html_text: str) -> str:
+    """The identity of a fetched page: `canonical_url` of its `page_url`."""
+    return canonical_url(page_url(fetched_url, html_text))
 
 
 def _declared_canonicals(head: str) -> list[str]:

@@ -138,3 +138,38 @@ def test_bad_bytes_are_counted_on_the_document(tmp_path: Path):
     (tmp_path / "a.txt").write_bytes("Zelensky’s “peace plan” — day one.\n".encode() * 20 + b"\xff\xfe" + b"end\n")
     document = read_document(tmp_path / "a.txt")
     assert (document.encoding, document.replaced_bytes) == ("utf-8", 2) and "“peace plan”" in document.text
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_ingest_reports_links_and_damage_and_lands_the_rest(seeds_copy: Path, tmp_path: Path, db_path: Path):
+    import duckdb
+
+    from flows.ingest_stored import ingest_stored
+
+    outside = tmp_path / "archive"
+    outside.mkdir()
+    (seeds_copy / "000_59f9c766ac412b45.txt").rename(outside / "000_59f9c766ac412b45.txt")
+    (seeds_copy / "linked").symlink_to(outside)  # followed: its seed lands
+    (seeds_copy / "loop").symlink_to(".")
+    (seeds_copy / "moved.txt").symlink_to(tmp_path / "nowhere.txt")
+    page = b"<html><body>" + b"<p>Kyiv said on Tuesday that talks would resume in Istanbul soon.</p>" * 200 + b"</body>"
+    whole = gzip.compress(page)
+    (seeds_copy / "cut.html.gz").write_bytes(whole[: len(whole) // 2])
+    seed = (seeds_copy / "001_fd76b613b1da4470.txt").read_bytes()
+    middle = seed.index(b"\n", len(seed) // 2)
+    (seeds_copy / "001_fd76b613b1da4470.txt").write_bytes(seed[:middle] + b"\xff\xfe\x80" + seed[middle:])
+
+    summary = ingest_stored(paths=[str(seeds_copy)], db=str(db_path), entities=False)
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        failures = dict(con.execute(
+            "SELECT regexp_extract(source_uri, '[^/]+$'), error FROM failures").fetchall())
+        bodies = dict(con.execute("SELECT regexp_extract(source_uri, '[^/]+$'), body FROM articles").fetchall())
+    assert failures.keys() == {"loop", "moved.txt", "cut.html.gz"}
+    assert failures["loop"].startswith("symbolic link loop:")
+    assert failures["moved.txt"] == f"dangling symbolic link -> {tmp_path / 'nowhere.txt'}"
+    assert failures["cut.html.gz"].startswith("gzip data ends early")
+    assert set(bodies) == {f"00{i}_{h}.txt" for i, h in enumerate(
+        ["59f9c766ac412b45", "fd76b613b1da4470", "a34f427af74f2556", "c5fef1f61f03daf0", "a112b71f40c969cf"])}
+    assert "’" in bodies["001_fd76b613b1da4470.txt"] and "‚Äô" not in bodies["001_fd76b613b1da4470.txt"]
+    assert summary["n_failed"] == 3

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from extractors.urls import canonical_url, host_of, page_canonical_url, same_site
+import duckdb
+
+from extractors.signatures import article_id
+from extractors.urls import canonical_url, clean_url, host_of, page_canonical_url, page_url, same_site
 
 ARTICLE = "https://example.com/news/2024/story-1?id=7"
 VARIANTS = [
@@ -129,3 +132,37 @@ def test_real_page_declares_its_canonical():
     declared = page_canonical_url("http://www.independent.co.uk/some/old/path#top", html)
     assert declared == ("https://independent.co.uk/arts-entertainment/music/news/"
                         "brit-awards-2024-performers-music-nominations-live-b2505820.html")
+
+
+# -- the address stored for a page: declared or fetched, never a guessed scheme ------------------------
+
+def test_page_url_keeps_the_scheme_it_was_fetched_with():
+    assert page_url("http://www.example.com/news/story-1?utm_source=rss#top", head()) == (
+        "http://www.example.com/news/story-1")
+    assert page_canonical_url("http://www.example.com/news/story-1", head()) == "https://example.com/news/story-1"
+
+
+def test_page_url_is_the_declared_canonical_as_declared():
+    declared = head('<link rel="canonical" href="http://www.example.com/news/story-1-final?utm_medium=x">')
+    assert page_url("https://example.com/amp/story-1", declared) == "http://www.example.com/news/story-1-final"
+    relative = head('<link rel="canonical" href="/news/story-1-final">')
+    assert page_url("http://example.com/amp/story-1", relative) == "http://example.com/news/story-1-final"
+
+
+def test_clean_url_drops_tracking_but_not_scheme_or_www():
+    assert clean_url("HTTP://WWW.Example.COM:80/a%7eb?utm_source=x&id=7#c") == "http://www.example.com/a~b?id=7"
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_a_page_fetched_over_http_is_stored_with_its_http_url(web, db_path):
+    from flows.ingest_web import ingest_urls
+
+    page = gzip.decompress((Path(__file__).parent / "fixtures/web/fetch/independent_es.html.gz").read_bytes())
+    web.route("/music/story", page, headers={"Content-Type": "text/html; charset=utf-8"})
+    ingest_urls(urls=[web.url("/music/story?utm_source=newsletter")], db=str(db_path), allow_private=True,
+                host_delay=0.0, entities=False)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        stored = con.execute("SELECT url, article_id FROM articles").fetchall()
+    # the page's own canonical names another site (independent.co.uk), so the fetched URL is kept, as fetched
+    assert stored == [(web.url("/music/story"), article_id(canonical_url(web.url("/music/story"))))]
+    assert stored[0][0].startswith("http://127.0.0.1:")
