@@ -20,8 +20,7 @@ re-checked. A bad URL never raises: it becomes a `FetchResult` with outcome
 decoder, `extractors.decoding`.
 """
 
-from extractors.fetching.policy import USER_AGENT_TOKEN, FetchPolicy, FetchRequest, FetchResult, package_version
+from extractors.fetching.policy import USER_AGENT_TOKEN, FetchPolicy, FetchRequest, FetchResult
 from extractors.fetching.scheduler import Fetcher, FetchStream
 
-__all__ = ["USER_AGENT_TOKEN", "FetchPolicy", "FetchRequest", "FetchResult", "FetchStream", "Fetcher",
-           "package_version"]
+__all__ = ["USER_AGENT_TOKEN", "FetchPolicy", "FetchRequest", "FetchResult", "FetchStream", "Fetcher"]

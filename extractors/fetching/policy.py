@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from importlib import metadata
+
+from extractors.version import package_version
 
 USER_AGENT_TOKEN = "newsflow"
 """The product token robots.txt groups are matched against."""
-
-
-def package_version() -> str:
-    """The installed newsflow version, from package metadata (pyproject.toml is its one source)."""
-    try:
-        return metadata.version("newsflow")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "0+unknown"
 
 
 @dataclass(frozen=True)
