@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
-from flows import serve
+from flows import cli_find, serve
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
 
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export)
 
     serve.add_parser(commands)
+    cli_find.add_parser(commands)
     return parser
 
 

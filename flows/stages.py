@@ -27,6 +27,7 @@ from extractors.entities import ner_available
 from extractors.entity_workers import analyse, pool_context
 from extractors.entity_resolution import canonical_entities
 from extractors.quotes import extract_quotes
+from flows.search_upkeep import keep_search_current
 from warehouse import connection, lookups, runs
 from warehouse import load as batch_load
 from warehouse.records import LoadBatch
@@ -80,6 +81,8 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
     status = "failed"
     try:
         yield record
+        with record.stage("search-index"):
+            record.notes.append(keep_search_current(record.warehouse))
         status = "completed"
     finally:
         try:

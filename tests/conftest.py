@@ -12,7 +12,9 @@ import flows  # noqa: F401  (pins PREFECT_HOME and analytics before Prefect load
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "data" / "seeds"
 
-pytest_plugins = ["webserver_fixtures"]  # `web`: a real HTTP server on 127.0.0.1 (tests/webserver.py)
+# `web`: a real HTTP server on 127.0.0.1 (tests/webserver.py); `corpus_2k`, `seeds_warehouse`: warehouses for
+# search, API and report tests (tests/search_corpus.py)
+pytest_plugins = ["webserver_fixtures", "search_corpus"]
 
 
 @pytest.fixture(scope="session")
