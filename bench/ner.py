@@ -39,23 +39,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.datasets import shared_dataset  # noqa: E402
 from extractors.entities import BATCH_SIZE, MODEL_PACKAGES, extract_mentions, load_pipeline, ner_pipe  # noqa: E402
 from extractors.entity_resolution import canonical_entities  # noqa: E402
 from extractors.entity_workers import analyse, pool_context  # noqa: E402
 from extractors.quotes import extract_quotes, speech_cues  # noqa: E402
 from extractors.text_cleaning import clean_text  # noqa: E402
 
-
-def default_dataset() -> Path:
-    """fundus-eval under the nearest `shared/datasets/` above the checkout (main or a worktree), else /work/shared."""
-    for folder in ROOT.parents:
-        candidate = folder / "shared" / "datasets" / "fundus-eval"
-        if candidate.is_dir():
-            return candidate
-    return Path("/work/shared/datasets/fundus-eval")
-
-
-DATASET = Path(os.environ["NEWSFLOW_FUNDUS"]) if os.environ.get("NEWSFLOW_FUNDUS") else default_dataset()
+DATASET = shared_dataset("fundus-eval", env="NEWSFLOW_FUNDUS")
 WORKERS = 2
 CHUNK = 16
 """Documents per worker task, as `flows.stages.in_pool` sends them."""

@@ -51,8 +51,11 @@ HEADING_SHORT_WORDS = 4
 
 _EDGE_JUNK = "\t •·*–—-‐“”\"‘’'()[]{},;:!?|/"
 _ABBREVIATION_END = re.compile(r"(?:\b\w\.)+$")
-_POSSESSIVE_END = re.compile(r"(?:['’]s|(?<=s)['’])$")
-_INNER_POSSESSIVE = re.compile(r"['’]s\s+")
+_POSSESSIVE_END = re.compile(r"(?:['’‘]s|(?<=s)['’‘])$")
+"""A trailing possessive; some sites type the apostrophe as an opening quote ("Biden‘s")."""
+_INNER_POSSESSIVE = re.compile(r"['’‘]s\s+")
+HONORIFICS = frozenset({"mr", "mr.", "mrs", "mrs.", "ms", "ms.", "dr", "dr.", "prof", "prof.", "sir", "dame"})
+"""Words before a name that make it a person's, whatever the model labelled it ("Dr Marcus Neumann": ORG)."""
 _LOWER_WORD = re.compile(r"\b[a-z][a-z]+\b")
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?![ \t]*\n)[^\n]*)*")
 _WORDS = re.compile(r"[^\W\d_][\w'’.-]*")
@@ -161,6 +164,8 @@ def _trim(text: str, label: str, start: int, in_title: bool) -> Mention | None:
         text, start = _strip_edges(text, start)
         text = _POSSESSIVE_END.sub("", text)
         text, start = _drop_leading(text, start, _stop_words())
+        if " " in text and text.split(" ")[0].lower() in HONORIFICS:
+            label = "PERSON"
         if label == "PERSON":
             text, start = _person_name(text, start)
         if text == before:

@@ -110,6 +110,9 @@ MALE, FEMALE = "m", "f"
 PRONOUN_GENDER = {"he": MALE, "him": MALE, "his": MALE, "she": FEMALE, "her": FEMALE, "hers": FEMALE}
 TITLE_GENDER = {"mr": MALE, "mr.": MALE, "sir": MALE, "king": MALE, "mrs": FEMALE, "mrs.": FEMALE,
                 "ms": FEMALE, "ms.": FEMALE, "miss": FEMALE, "queen": FEMALE, "lady": FEMALE}
+NOT_PERSON_TITLES = frozenset({"state", "house", "white", "kremlin", "press", "economy", "interior", "treasury",
+                               "finance", "defense", "defence", "foreign", "of", "first", "former"})
+"""Words of the title list that, as the head of "the X said", do not name a person ("the state said")."""
 _SUBJECTS = ("nsubj", "nsubjpass")
 _PHRASE_PARTS = frozenset({"compound", "amod", "det", "poss", "case", "nmod", "nummod", "prep", "pobj",
                            "quantmod", "advmod", "npadvmod", "appos", "flat", "cc", "conj"})
@@ -300,26 +303,35 @@ class _Context:
         return None
 
     def _resolve(self, cue: SpeechCue, quote_start: int) -> Speaker:
-        covered = [m for m in self.speakers if any(a <= m.start_char < b or m.start_char <= a < m.end_char
-                                                   for a, b in cue.name_spans)]
-        if covered:
-            return min(covered, key=lambda m: (m.label != "PERSON", m.start_char))
+        """The mention on the cue's head word; else the person the head names by surname; else a mention
+        in the head's appositions ("Comer, R-Ky.," is Comer, not Kentucky); else by pronoun, title or role."""
+        at_head = self._covered(cue.name_spans[:1]) if cue.head != PLACEHOLDER else []
+        if at_head:
+            return min(at_head, key=lambda m: (m.label != "PERSON", m.start_char))
         head = cue.head.lower()
         if cue.head_tag.startswith("NNP"):
             named = [m for m in self.speakers if m.text.split()[-1] == cue.head or m.name.split()[-1] == cue.head]
             if named:
                 return min(named, key=lambda m: abs(m.start_char - cue.anchor))
+        covered = self._covered(cue.name_spans)
+        if covered:
+            return min(covered, key=lambda m: (m.label != "PERSON", m.start_char))
         if head in PRONOUN_GENDER:
             if cue.possessive and (asked := self._asked_before(cue.frame)) is not None:
                 return asked
             return self._person(PRONOUN_GENDER[head], min(quote_start, cue.anchor))
         if cue.head_tag.startswith("PRP") or cue.head_tag in {"WP", "WDT", "DT", "EX"} or head == PLACEHOLDER.lower():
             return None
-        if head in load_aliases().titles and cue.phrase.lower().startswith("the "):
-            titled = self._titled(cue.phrase, min(quote_start, cue.anchor))
+        if head in load_aliases().titles and head not in NOT_PERSON_TITLES and cue.phrase.lower().startswith("the "):
+            before = min(quote_start, cue.anchor)  # "the president said": the one the article calls so, else the
+            titled = self._titled(cue.phrase, before) or self._person(None, before)  # salient person, as for "he"
             if titled is not None:
                 return titled
         return cue.phrase or None
+
+    def _covered(self, spans: Sequence[tuple[int, int]]) -> list[ResolvedMention]:
+        return [m for m in self.speakers
+                if any(a <= m.start_char < b or m.start_char <= a < m.end_char for a, b in spans)]
 
     def _asked_before(self, frame: int) -> ResolvedMention | None:
         for cue in sorted((c for c in self.cues if c.kind == "asked" and frame - 2 <= c.frame <= frame),
@@ -329,21 +341,34 @@ class _Context:
                 return found
         return None
 
-    def _person(self, gender: str, before: int) -> ResolvedMention | None:
-        """The nearest person of `gender` (else of unknown gender) named since the previous quotation,
-        else the current speaker when compatible, else the nearest such person before."""
-        before_quote = [m for m in self.speakers if m.label == "PERSON" and m.end_char <= before]
+    def _person(self, gender: str | None, before: int) -> ResolvedMention | None:
+        """The nearest person of `gender` (else of unknown gender; any, for None) named since the previous
+        quotation, else the current speaker when compatible, else the nearest such person before. A name
+        in the possessive ("Biden’s account", "Rob Edwards’ team") is not what a pronoun stands for."""
+        before_quote = [m for m in self.speakers
+                        if m.label == "PERSON" and m.end_char <= before and not self._possessive(m)]
         since = [m for m in before_quote if self.last is None or m.start_char > self.last[0]]
         if self.last is not None and isinstance(self.last[1], ResolvedMention):
             current = self.last[1]
-            if current.label == "PERSON" and self.genders.get(current.key, gender) == gender:
+            if current.label == "PERSON" and gender in {None, self.genders.get(current.key, gender)}:
                 since = [m for m in since if m.key != current.key] or [current]
         for pool in (since, before_quote):
-            known = [m for m in pool if self.genders.get(m.key) == gender]
+            known = [m for m in pool if gender is None or self.genders.get(m.key) == gender]
             unknown = [m for m in pool if m.key not in self.genders]
             if known or unknown:
-                return (known or unknown)[-1]
+                return self._first_of_last_sentence(known or unknown)
         return None
+
+    def _first_of_last_sentence(self, candidates: list[ResolvedMention]) -> ResolvedMention:
+        """Of the candidates in the latest sentence that has any, the first: a sentence's subject comes first
+        more often than not ("Mr. Biden took the swipe ... that he and Mr. Trump are both old")."""
+        frame = next(i for i, (_, b) in enumerate(self.groups) if b > candidates[-1].start_char)
+        a = self.groups[frame][0]
+        return next(m for m in candidates if m.start_char >= a)
+
+    def _possessive(self, m: ResolvedMention) -> bool:
+        after = self.body[m.end_char: m.end_char + 2]
+        return after[:1] in {"’", "'", "‘"} and (after[1:] in {"s", ""} or not after[1].isalpha())
 
     def _titled(self, phrase: str, before: int) -> ResolvedMention | None:
         """The person the article names with the title in `phrase` ("the president" -> "President X")."""

@@ -186,3 +186,11 @@ def _pipelines_loaded_before_any_work(_):
     from extractors.entities import load_pipeline
 
     return load_pipeline.cache_info().currsize
+
+
+def test_an_opening_quote_typed_as_apostrophe_is_a_possessive_and_an_honorific_makes_a_person():
+    body = "President Biden‘s joke fell flat, said Dr Marcus Neumann of AMS."
+    spans = [("Biden‘s", "PERSON", body.index("Biden")), ("Dr Marcus Neumann", "ORG", body.index("Dr"))]
+    mentions = article_mentions("", body, [], spans)
+    assert [(m.text, m.label) for m in mentions] == [("Biden", "PERSON"), ("Marcus Neumann", "PERSON")]
+    assert all(body[m.start_char:m.end_char] == m.text for m in mentions)

@@ -149,3 +149,36 @@ def test_an_unnamed_source_keeps_its_role_and_no_entity():
 def test_an_informal_like_introduces_the_speaker():
     body = "Vladimir Putin's all like, “I have all the cards and nobody can make me sign anything.”"
     assert speakers_of(body) == [("Vladimir Putin", None)]
+
+
+def test_a_pronoun_skips_a_name_in_the_possessive():
+    body = ("Rob Edwards’ team lost on Saturday, and Gareth Southgate was pleased with his players.\n\n"
+            "“It will be a very demanding match next week,” he said.")
+    assert speakers_of(body) == [("Gareth Southgate", None)]
+
+
+def test_a_pronoun_prefers_the_person_a_sentence_starts_with():
+    body = ("Joe Biden spoke on television on Monday.\n\nBiden took a swipe on the show when joking that "
+            "Donald Trump and he are both old men.\n\n"
+            "“You got to take a look at the other guy, he can’t remember his wife’s name,” he said.")
+    assert speakers_of(body) == [("Joe Biden", None)]
+
+
+def test_a_title_the_article_never_attaches_to_a_name_is_the_person_in_focus():
+    body = ("Rishi Sunak on Friday hinted at a cut to national insurance.\n\n"
+            "Asked if there could be further reductions, the Prime Minister said: “It is a tax on work, "
+            "and cutting it rewards hard work.”")
+    assert speakers_of(body) == [("Rishi Sunak", None)]
+
+
+def test_a_definite_description_that_is_no_title_stays_a_role():
+    body = ("A department employee sent a letter to the senator.\n\n"
+            "“Hallways are mostly empty, and offices are unoccupied,” the employee wrote.")
+    assert speakers_of(body) == [(None, "the employee")]
+
+
+def test_the_speakers_head_word_beats_a_place_in_its_apposition():
+    body = ("James Comer chairs the House Oversight Committee.\n\n"
+            "Comer, R-Ky., made a public statement on Wednesday, saying that the hearing "
+            "“was a great deposition for us and for the country.”")
+    assert speakers_of(body) == [("James Comer", None)]
