@@ -6,7 +6,10 @@ mark, then the charset of the HTTP Content-Type, then the document's own
 declaration (`<?xml ... encoding=...?>`, `<meta charset=...>`), then UTF-8,
 then UTF-16 recognised by its zero bytes, and statistical detection last. A
 declared charset the bytes do not fit falls through to the next clue rather
-than to mojibake.
+than to mojibake. One exception to that order: bytes that are valid UTF-8
+are read as UTF-8 whatever a header or declaration says (legacy text is
+practically never valid UTF-8, while pages re-saved as UTF-8 under a stale
+`<meta charset="iso-8859-1">` are common).
 
 UTF-8 with a few bad bytes (a dump spliced from two sources, a byte lost in
 a copy) stays UTF-8: the bad bytes become U+FFFD and are counted in
@@ -125,6 +128,10 @@ def _decode(data: bytes, kind: str, content_type: str) -> Decoded:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return _strict_or_tolerant(data[len(bom):], codec)
+    try:
+        return Decoded(data.decode("utf-8"), "utf-8")
+    except UnicodeDecodeError:
+        pass
     for label in declared_charsets(data, kind, content_type):
         codec = _codec(label, data)
         if codec and (decoded := _fits(data, codec)):

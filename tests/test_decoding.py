@@ -127,3 +127,10 @@ def test_a_declaration_the_bytes_do_not_fit_falls_through():
     html = '<html><head><meta charset="utf-8"></head><body>' + "Le président a déclaré à la presse. " * 10
     decoded = decode_bytes(html.encode("cp1252"), kind="html")
     assert "président" in decoded.text and decoded.replaced == 0
+
+
+def test_valid_utf8_under_a_stale_legacy_declaration_stays_utf8():
+    html = '<html><head><meta charset="iso-8859-1"></head><body>Zelensky’s “peace plan” — día uno</body></html>'
+    for content_type in ("", "text/html; charset=iso-8859-1"):
+        decoded = decode_bytes(html.encode("utf-8"), kind="html", content_type=content_type)
+        assert (decoded.encoding, decoded.text) == ("utf-8", html)
