@@ -97,6 +97,14 @@ def test_compressed_body_cut_short_is_a_failure_not_half_a_page(web):
     assert "gzip data ends early: the stream is truncated" in result.error
 
 
+def test_page_with_a_few_bad_bytes_stays_utf8_and_says_how_many(web):
+    middle = PAGE.index(b"</p>", len(PAGE) // 2)
+    web.route("/damaged", PAGE[:middle] + b"\xff\x80\xfe" + PAGE[middle:], headers={"Content-Type": HTML})
+    result = fetch(web.url("/damaged"))
+    assert result.outcome == "fetched", result.error
+    assert (result.encoding, result.replaced_bytes) == ("utf-8", 3) and "publicación" in result.text
+
+
 def test_conditional_get_gives_not_modified(web):
     etag, modified = '"v1"', "Wed, 21 Oct 2015 07:28:00 GMT"
     web.route("/article", PAGE, headers={"Content-Type": HTML}, etag=etag, last_modified=modified)
