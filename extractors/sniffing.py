@@ -25,6 +25,8 @@ _FEED_TYPES = frozenset({"application/json", "application/feed+json", "text/plai
                          "application/gzip", "application/x-gzip"})
 _HTML_START = re.compile(rb"^\s*<(!doctype\s+html|html|head|body|meta|title|!--)", re.IGNORECASE)
 _FEED_START = re.compile(rb"^\s*<(\?xml|rss|feed|rdf:rdf|urlset|sitemapindex)\b", re.IGNORECASE)
+_FEED_INSIDE = re.compile(rb"<(rss|feed)\b", re.IGNORECASE)
+_FEED_INSIDE_SCAN_BYTES = 64 * 1024
 
 
 def binary_kind(data: bytes) -> str | None:
@@ -63,7 +65,8 @@ def body_type_problem(kind: str, mime: str, body: bytes) -> str | None:
         if mime == "application/octet-stream":
             return f"unsupported content type {mime}"
         return None
-    if mime == "text/html" and not _FEED_START.match(head):
+    if mime == "text/html" and not (_FEED_START.match(head) or _FEED_INSIDE.search(body[:_FEED_INSIDE_SCAN_BYTES])):
+        # a feed wrapped in an (X)HTML page is the feed parser's to find
         return "unsupported content type text/html: an HTML page, not a feed"
     if (not mime or mime == "application/octet-stream") and not (
             body.startswith(GZIP_MAGIC) or head.lstrip().startswith(b"<")):
