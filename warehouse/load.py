@@ -266,6 +266,14 @@ def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]
             "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0, 0, geonames_id, country_code,"
             " wikidata_id FROM new_entities ON CONFLICT (entity_id) DO NOTHING"
         )
+        con.execute(  # an entity stored before the gazetteer (migration 5) takes its ids when next mentioned
+            "UPDATE entities SET geonames_id = n.geonames_id, country_code = n.country_code, wikidata_id = n.wikidata_id"
+            " FROM (SELECT entity_id, any_value(geonames_id) AS geonames_id, any_value(country_code) AS country_code,"
+            " any_value(wikidata_id) AS wikidata_id FROM new_entities"
+            " WHERE coalesce(geonames_id::VARCHAR, country_code, wikidata_id) IS NOT NULL GROUP BY entity_id) n"
+            " WHERE entities.entity_id = n.entity_id"
+            " AND coalesce(entities.geonames_id::VARCHAR, entities.country_code, entities.wikidata_id) IS NULL"
+        )
 
 
 def _recount_touched_entities(con: duckdb.DuckDBPyConnection) -> None:
