@@ -265,3 +265,28 @@ def test_atom_feed_inside_an_xhtml_wrapper_is_read(web, served_as):
     assert feed.entries[0] == FeedEntry("https://townhall.example/2024/04/report-part-1",
                                         "Council report part 1: what the budget means for schools",
                                         dt.datetime(2024, 4, 2, 8, 0))
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_koi8r_feed_with_cyrillic_links_lands_its_articles(web, tmp_path):
+    """End to end through `ingest_feeds`: the header's charset decides the links, so Cyrillic slugs are fetched right
+    (the feed also declares windows-1251, wrongly: without the header its links would be mojibake and 404)."""
+    import duckdb
+    from urllib.parse import quote
+
+    from flows.ingest_web import ingest_feeds
+
+    pages = sorted((Path(__file__).parent / "fixtures" / "web" / "pages").glob("*.html.gz"))[:2]
+    feed = KOI8R_FEED.replace(b'<?xml version="1.0"?>', b'<?xml version="1.0" encoding="windows-1251"?>')
+    for i, page in enumerate(pages):
+        path = f"/новости/2024/03/{i:02d}/сюжет-{i}"
+        web.route(quote(path), gzip.decompress(page.read_bytes()), headers={"Content-Type": "text/html; charset=utf-8"})
+        feed = feed.replace(f"https://vesti-region.example/news/2024/03/{i:02d}/story-{i}".encode(),
+                            web.url(path).encode("koi8-r"))
+    web.route("/rss", feed, headers={"Content-Type": "application/rss+xml; charset=koi8-r"})
+    db = tmp_path / "warehouse.duckdb"
+    summary = ingest_feeds(feeds=[web.url("/rss")], db=str(db), allow_private=True, host_delay=0.0, entities=False)
+    with duckdb.connect(str(db), read_only=True) as con:
+        urls = sorted(url for (url,) in con.execute("SELECT url FROM articles").fetchall())
+    assert urls == sorted(web.url(quote(f"/новости/2024/03/{i:02d}/сюжет-{i}")) for i in range(2))
+    assert summary["n_new"] == 2  # the other three entries point at vesti-region.example, which does not resolve
