@@ -26,18 +26,24 @@ wrapped in <p>), jusText on both. Nothing is fitted to the dataset: rules
 and constants were written by reading dev pages, never grid-searched or
 learned, so there is no held-out (leave-publishers-out) figure to report.
 
-    python -m bench.extraction [--dataset DIR] [--per-page] [--no-baselines] [--no-url]
+Metadata (datasets whose ground truth states title, authors and date:
+fundus-parsers): title, authors and publication day accuracy of
+extract_html beside trafilatura's metadata, see `metadata_report`.
+
+    python -m bench.extraction [--dataset DIR] [--per-page] [--no-baselines] [--no-url] [--metadata-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gzip
 import html as html_lib
 import importlib
 import json
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,9 +212,13 @@ def main() -> None:
     parser.add_argument("--per-page", action="store_true", help="print per-page P and R")
     parser.add_argument("--no-baselines", action="store_true", help="skip trafilatura and jusText")
     parser.add_argument("--no-url", action="store_true", help="skip url mode (pages served and fetched locally)")
+    parser.add_argument("--metadata-only", action="store_true", help="only title / authors / date accuracy")
     args = parser.parse_args()
 
     truths, pages, renderings = load_dataset(args.dataset)
+    if args.metadata_only:
+        metadata_report(args.dataset, pages, args.per_page, not args.no_baselines)
+        return
     speeds = {
         renderer: docs_per_second(list(texts.values()), recurring_keys(texts.values()))
         for renderer, texts in renderings.items()
@@ -250,6 +260,176 @@ def main() -> None:
     for renderer, texts in renderings.items():
         size = sum(len(t) for t in texts.values()) / len(texts) / 1024
         print(f"clean_text speed on text_{renderer} (avg {size:.1f} KB): {speeds[renderer]:.0f} docs/s single core")
+    metadata_report(args.dataset, pages, args.per_page, not args.no_baselines)
+
+
+
+# ---------------------------------------------------------------- metadata (title, authors, date)
+
+PEOPLE_GOLD = Path(__file__).parent / "data" / "fundus_parsers_people.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectedMetadata:
+    publisher: str
+    title: str
+    authors: list[str]
+    """People only (bench/data/fundus_parsers_people.json overrides Fundus' list where it names publishers etc.)."""
+    fundus_authors: list[str]
+    published: str | None
+    """ISO 8601, with the offset where Fundus states one."""
+
+
+@dataclass(frozen=True, slots=True)
+class PredictedMetadata:
+    title: str | None
+    authors: list[str]
+    published: dt.datetime | None
+    date_only: bool
+
+
+def load_expected_metadata(root: Path) -> dict[str, ExpectedMetadata]:
+    """Expected title / authors / date by page, for datasets that state them (fundus-parsers); {} otherwise."""
+    ground_truth = json.loads((root / "ground_truth.json").read_text())
+    overrides = json.loads(PEOPLE_GOLD.read_text())["overrides"] if PEOPLE_GOLD.exists() else {}
+    expected = {}
+    for key, entry in sorted(ground_truth.items()):
+        if "title" not in entry:
+            continue
+        name = key.removesuffix(".html.gz")
+        fundus = entry.get("authors") or []
+        people = overrides[name]["authors"] if name in overrides else fundus
+        expected[name] = ExpectedMetadata(entry.get("publisher") or name, entry["title"] or "", people, fundus,
+                                          entry.get("publishing_date"))
+    return expected
+
+
+def name_key(name: str) -> str:
+    """Names compare with case kept (normalising capitals is part of the job), dots and spacing ignored."""
+    from extractors.metadata import tidy
+
+    text = unicodedata.normalize("NFKC", tidy(name)).replace("’", "'")
+    return " ".join(text.replace(".", " ").split())
+
+
+def title_right(predicted: str | None, expected: str) -> bool:
+    from extractors.metadata import text_key
+
+    return text_key(predicted or "") == text_key(expected)
+
+
+def title_decorated(predicted: str | None, expected: str) -> bool:
+    """The expected headline plus more at either end: a site name or section left on."""
+    from extractors.metadata import text_key
+
+    got, want = text_key(predicted or ""), text_key(expected)
+    return bool(want) and got != want and (got.startswith(want) or got.endswith(want))
+
+
+def authors_right(predicted: list[str], expected: list[str]) -> bool:
+    return sorted(map(name_key, predicted)) == sorted(map(name_key, expected))
+
+
+def date_right(predicted: dt.datetime | None, expected: str | None) -> bool:
+    """The same publication day in the page's own time zone (None for None)."""
+    if expected is None or predicted is None:
+        return expected is None and predicted is None
+    want = dt.datetime.fromisoformat(expected)
+    return predicted.date() == want.date()
+
+
+def instant_right(predicted: dt.datetime | None, date_only: bool, expected: str | None) -> bool | None:
+    """The same instant within a minute, for pages whose expected date has a time and offset (else None)."""
+    want = dt.datetime.fromisoformat(expected) if expected else None
+    if want is None or want.tzinfo is None:
+        return None
+    if predicted is None or date_only or predicted.tzinfo is None:
+        return False
+    return abs((predicted - want).total_seconds()) <= 60
+
+
+def newsflow_metadata(pages: dict[str, str]) -> dict[str, PredictedMetadata]:
+    extract_html = html_extractor()
+    out = {}
+    for name, page in pages.items():
+        article = extract_html(page)
+        out[name] = PredictedMetadata(article.title, article.authors, article.published_at,
+                                      getattr(article, "published_date_only", False))
+    return out
+
+
+def trafilatura_metadata(pages: dict[str, str]) -> dict[str, PredictedMetadata]:
+    import trafilatura
+
+    out = {}
+    for name, page in pages.items():
+        found = trafilatura.extract_metadata(page)
+        date = dt.datetime.fromisoformat(found.date) if found is not None and found.date else None
+        authors = [a.strip() for a in (found.author or "").split(";") if a.strip()] if found is not None else []
+        out[name] = PredictedMetadata(found.title if found is not None else None, authors, date, True)
+    return out
+
+
+def metadata_rows(system: str, predicted: dict[str, PredictedMetadata], expected: dict[str, ExpectedMetadata],
+                  per_page: bool) -> list[tuple[str, str, float, int]]:
+    """(system, measure, accuracy, pages) rows."""
+    names = list(expected)
+    checks = {
+        "title": [title_right(predicted[n].title, expected[n].title) for n in names],
+        "title: site/section left on": [title_decorated(predicted[n].title, expected[n].title) for n in names],
+        "authors (people only)": [authors_right(predicted[n].authors, expected[n].authors) for n in names],
+        "authors (Fundus' lists)": [authors_right(predicted[n].authors, expected[n].fundus_authors) for n in names],
+        "date (day)": [date_right(predicted[n].published, expected[n].published) for n in names],
+    }
+    instants = [instant_right(predicted[n].published, predicted[n].date_only, expected[n].published) for n in names]
+    checks["date (instant, pages stating time+offset)"] = [i for i in instants if i is not None]
+    if per_page:
+        for i, n in enumerate(names):
+            misses = [m for m in ("title", "authors (people only)", "date (day)") if not checks[m][i]]
+            if misses:
+                print(f"  metadata {system:<12} {n:<40} wrong: {', '.join(misses)}: "
+                      f"{predicted[n].title!r} {predicted[n].authors} {predicted[n].published}")
+    return [(system, measure, sum(v) / len(v), len(v)) for measure, v in checks.items() if v]
+
+
+def title_order_leave_publisher_out(pages: dict[str, str], expected: dict[str, ExpectedMetadata]) -> float:
+    """Title accuracy when the order of trust among a page's title statements is chosen
+    on the other publishers' pages only (each publisher held out in turn)."""
+    import itertools
+
+    from extractors.metadata import TITLE_ORDER, choose_title, page_statements
+
+    statements = {n: page_statements(pages[n]) for n in expected}
+    orders = list(itertools.permutations(TITLE_ORDER))
+    right = {
+        (n, order): statements[n] is not None
+        and title_right(choose_title(statements[n].titles, statements[n].site_keys, order), expected[n].title)
+        for n in expected for order in orders
+    }
+    hits = 0
+    for publisher in {e.publisher for e in expected.values()}:
+        train = [n for n, e in expected.items() if e.publisher != publisher]
+        best = max(orders, key=lambda order: (sum(right[n, order] for n in train), order == TITLE_ORDER))
+        hits += sum(right[n, best] for n, e in expected.items() if e.publisher == publisher)
+    return hits / len(expected)
+
+
+def metadata_report(root: Path, pages: dict[str, str], per_page: bool, baselines: bool) -> None:
+    """Print title / authors / date accuracy beside trafilatura's metadata (datasets with expected metadata)."""
+    expected = load_expected_metadata(root)
+    if not expected:
+        return
+    pages = {n: pages[n] for n in expected}
+    rows = metadata_rows("newsflow", newsflow_metadata(pages), expected, per_page)
+    if baselines:
+        rows += metadata_rows("trafilatura", trafilatura_metadata(pages), expected, per_page)
+    print(f"\nmetadata on {root.name} ({len(expected)} pages, "
+          f"{len({e.publisher for e in expected.values()})} publishers)")
+    print(f"{'system':<12} {'measure':<44} {'accuracy':>8} {'pages':>6}")
+    for system, measure, accuracy, n in rows:
+        print(f"{system:<12} {measure:<44} {accuracy:8.3f} {n:6d}")
+    print(f"{'newsflow':<12} {'title, trust order chosen leave-publisher-out':<44} "
+          f"{title_order_leave_publisher_out(pages, expected):8.3f} {len(expected):6d}")
 
 
 if __name__ == "__main__":

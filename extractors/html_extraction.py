@@ -1,19 +1,20 @@
 """Saved HTML pages to articles, through trafilatura.
 
 trafilatura finds the main content from the page structure; we ask for its
-precision-oriented mode without comments, take its metadata (title, authors,
-date via htmldate, site name), and map the result onto the same `Article`
+precision-oriented mode without comments, take the page's stated metadata
+(extractors.metadata: title without site name, people as authors, the
+publication time with its offset; trafilatura's byline and htmldate's day
+only where the markup states none), and map the result onto the same `Article`
 the plain-text cleaner produces, so the warehouse sees one model.
 
 When precision mode keeps too little (a story split over markup it reads
 as furniture), readability-lxml's page scoring gets a second look; its body
 is used only if it is clearly more of the same story, and the article
-records which extractor produced it. Metadata is trafilatura's either way.
+records which extractor produced it. Metadata is the same either way.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import lxml.html
@@ -21,6 +22,7 @@ import trafilatura
 from readability import Document as ReadabilityDocument
 
 from extractors.language import detect_language
+from extractors.metadata import html_metadata
 from extractors.model import Article
 
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
@@ -66,15 +68,18 @@ def extract_html(html: str, url: str | None = None) -> Article:
         document = _metadata_only(html, url)
     if document is None:
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
+    stated = html_metadata(html, url, fallback_authors=document.author, fallback_date=document.date,
+                           other_title=document.title)
     return Article(
         body=body,
-        title=document.title or None,
+        title=stated.title or document.title or None,
         subtitle=document.description or None,
-        authors=split_authors(document.author),
-        published_at=parse_iso_date(document.date),
+        authors=stated.authors,
+        published_at=stated.published.at if stated.published else None,
+        published_date_only=stated.published.date_only if stated.published else False,
         section=(document.categories or [None])[0],
         language=document.language or html_language(html) or detect_language(body),
-        site=document.sitename or document.hostname or None,
+        site=stated.site_name or document.sitename or document.hostname or None,
         url=document.url or url,
         extractor=extractor,
     )
@@ -131,18 +136,3 @@ def html_language(html: str) -> str | None:
     return match.group(1).lower()[:2] if match else None
 
 
-def split_authors(author_field: str | None) -> list[str]:
-    """trafilatura joins several authors with "; "; give them back as a list."""
-    if not author_field:
-        return []
-    return [name.strip() for name in author_field.split(";") if name.strip()]
-
-
-def parse_iso_date(value: str | None) -> dt.datetime | None:
-    """htmldate returns "YYYY-MM-DD"; anything else is treated as no date."""
-    if not value:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None

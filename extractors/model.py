@@ -37,6 +37,10 @@ class Article:
     subtitle: str | None = None
     authors: list[str] = field(default_factory=list)
     published_at: dt.datetime | None = None
+    """As precise as the page states it: timezone-aware when it gives an offset,
+    naive when it gives a time without one, midnight when it gives only a day."""
+    published_date_only: bool = False
+    """The page states only the publication day, no time."""
     section: str | None = None
     language: str | None = None
     site: str | None = None

@@ -141,6 +141,16 @@ def matching_pairs(
 
 
 def representative(members: Sequence[StoryMember]) -> str:
-    """The cluster's earliest article: first published (undated last), ties by article id."""
-    earliest = min(members, key=lambda m: (m.published_at is None, m.published_at or dt.datetime.min, m.article_id))
+    """The cluster's earliest article: first published (undated last), ties by article id.
+
+    Publication times compare as instants: 00:00 in Taipei (+08:00) is before 17:00 in London the day
+    before; a time stated without an offset counts as UTC, as the warehouse stores it.
+    """
+    earliest = min(members, key=lambda m: (m.published_at is None, _instant(m.published_at), m.article_id))
     return earliest.article_id
+
+
+def _instant(at: dt.datetime | None) -> dt.datetime:
+    if at is None:
+        return dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    return at.replace(tzinfo=dt.timezone.utc) if at.tzinfo is None else at

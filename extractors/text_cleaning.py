@@ -29,6 +29,7 @@ from functools import lru_cache
 from extractors import furniture_rules as rules
 from extractors.furniture_rules import LineView, Takes
 from extractors.language import dominant_language, language_scores
+from extractors.metadata import clean_authors, site_keys, strip_site_name
 from extractors.model import Article, CutSegment
 from extractors.text_metadata import (
     MetaLine,
@@ -288,6 +289,7 @@ class _Header:
     subtitle: str | None = None
     authors: list[str] = field(default_factory=list)
     published_at: dt.datetime | None = None
+    published_date_only: bool = False
     section: str | None = None
     site: str | None = None
 
@@ -329,10 +331,11 @@ def _read_header(page: _Page, region: tuple[int, int]) -> _Header:
     for i, meta in metas.items():
         page.cut[i] = "byline" if meta.authors else "dateline"
     nearest_first = sorted(metas, key=lambda i: (i >= start, abs(start - i)))
+    dated = next((metas[i] for i in nearest_first if metas[i].published_at), None)
     header = _Header(
         authors=next((metas[i].authors for i in nearest_first if metas[i].authors), []),
-        published_at=next((metas[i].published_at for i in nearest_first if metas[i].published_at), None)
-        or next((metas[i].updated_at for i in nearest_first if metas[i].updated_at), None),
+        published_at=dated.published_at if dated else None,  # never the "Updated ..." date
+        published_date_only=dated.published_date_only if dated else False,
         section=next((metas[i].section for i in nearest_first if metas[i].section), None),
     )
     title_at = _find_title(page, window, metas, start)
@@ -522,10 +525,11 @@ def clean_text(text: str, recurring: Collection[str] = frozenset()) -> Article:
     body = "\n\n".join(line.text for i, line in enumerate(lines) if i not in page.cut)
     return Article(
         body=body,
-        title=header.title,
+        title=strip_site_name(header.title, site_keys(header.site)) if header.title else None,
         subtitle=header.subtitle,
-        authors=header.authors,
+        authors=clean_authors(header.authors, site_keys(header.site)),
         published_at=header.published_at,
+        published_date_only=header.published_date_only,
         section=header.section,
         language=language,
         site=header.site,

@@ -81,15 +81,25 @@ _GLUED_WORDS = re.compile(r"[a-z][A-Z]")
 _BY_AFTER_DATE = re.compile(r"\bby\s+(?P<names>[^|]+)$", re.IGNORECASE)
 
 
-def parse_date(text: str) -> dt.datetime | None:
-    """First calendar date written in `text` (naive, at midnight), if any.
+_TIME_AFTER_DATE = re.compile(
+    r"^[T\s,]*(?:at|um|à|a las|alle|kl\.?|-|–|\|)?\s*(?P<hour>[0-2]?\d)[:.h](?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?"
+    r"(?:[.,]\d+)?\s*(?P<ampm>[ap]\.?\s?m\.?(?![a-z]))?(?:\s*uhr)?\s*\(?(?P<zone>Z\b|(?:UTC|GMT)?\s*[+\-−]\s*\d{1,2}(?::?\d{2})?|"
+    r"[A-Z]{2,5}\b)?",
+    re.IGNORECASE,
+)
+_ZONE_OFFSETS = {
+    # fixed-offset abbreviations news pages print after times (ambiguous ones such as IST are left out)
+    "z": 0, "utc": 0, "gmt": 0, "wet": 0, "bst": 60, "cet": 60, "mez": 60, "cest": 120, "mesz": 120, "eet": 120,
+    "eest": 180, "msk": 180, "est": -300, "edt": -240, "cst": -360, "cdt": -300, "mst": -420, "mdt": -360,
+    "pst": -480, "pdt": -420, "hkt": 480, "sgt": 480, "jst": 540, "kst": 540, "aest": 600, "aedt": 660,
+}
 
-    Month names in English, French, German, Spanish and Italian; numeric
-    dates are read day first unless that is impossible (then month first).
-    """
+
+def _first_date(text: str) -> tuple[int, int, dt.datetime] | None:
+    """(start, end, date at midnight) of the first calendar date written in `text`."""
     if _DIGIT.search(text) is None:  # every date pattern has a year
         return None
-    best: tuple[int, dt.datetime] | None = None
+    best: tuple[int, int, dt.datetime] | None = None
     for pattern in _DATE_PATTERNS:
         match = pattern.search(text)
         if not match:
@@ -104,28 +114,75 @@ def parse_date(text: str) -> dt.datetime | None:
         except ValueError:
             continue
         if best is None or match.start() < best[0]:
-            best = (match.start(), found)
-    return best[1] if best else None
+            best = (match.start(), match.end(), found)
+    return best
+
+
+def parse_date(text: str) -> dt.datetime | None:
+    """First calendar date written in `text` (naive, at midnight), if any.
+
+    Month names in English, French, German, Spanish and Italian; numeric
+    dates are read day first unless that is impossible (then month first).
+    """
+    found = _first_date(text)
+    return found[2] if found else None
+
+
+def parse_stated_datetime(text: str) -> tuple[dt.datetime, bool] | None:
+    """The first date in `text` with the time and offset written right after it, and whether it is a day only.
+
+    "14.05.2025, 20:28" is naive (no offset stated); "2025-05-14T20:28:12+03:00",
+    "May 14, 2025 8:28 pm EDT" and "14. Mai 2025, 20:28 Uhr MESZ" carry their offsets.
+    """
+    found = _first_date(text)
+    if found is None:
+        return None
+    _, end, day = found
+    match = _TIME_AFTER_DATE.match(text[end:])
+    if not match:
+        return day, True
+    hour, minute = int(match["hour"]), int(match["minute"])
+    if match["ampm"]:
+        hour = hour % 12 + (12 if match["ampm"].lower().startswith("p") else 0)
+    if hour > 23:
+        return day, True
+    at = day.replace(hour=hour, minute=minute, second=int(match["second"] or 0))
+    offset = _zone_minutes(match["zone"])
+    return (at.replace(tzinfo=dt.timezone(dt.timedelta(minutes=offset))) if offset is not None else at), False
+
+
+def _zone_minutes(zone: str | None) -> int | None:
+    if not zone:
+        return None
+    zone = zone.strip().replace("−", "-")
+    if zone.lower() in _ZONE_OFFSETS:
+        return _ZONE_OFFSETS[zone.lower()]
+    numeric = re.search(r"([+-])\s*(\d{1,2})(?::?(\d{2}))?$", zone)
+    if not numeric:
+        return None
+    sign = 1 if numeric.group(1) == "+" else -1
+    return sign * (int(numeric.group(2)) * 60 + int(numeric.group(3) or 0))
 
 
 def _first_date_start(text: str) -> int:
     """Index where the first date in `text` starts (len(text) if none)."""
-    starts = [m.start() for p in _DATE_PATTERNS if (m := p.search(text))]
-    return min(starts, default=len(text))
+    found = _first_date(text)
+    return found[0] if found else len(text)
+
+
+def _is_dateline_shaped(line: str) -> bool:
+    """A dateline is short or starts with a publishing verb; a long sentence
+    that merely mentions a date (caption, quote, story text) is not one."""
+    words = line.split()
+    if len(words) > _MAX_DATELINE_WORDS and not _DATELINE_LEAD.match(line):
+        return False
+    return not (len(words) > 6 and _SENTENCE_END.search(line.strip()) and not _DATELINE_LEAD.match(line))
 
 
 def parse_dateline(line: str) -> dt.datetime | None:
-    """The date of a dateline ("May 2, 2025", "Published Wed, Feb 28 2024 ...").
-
-    A dateline is short or starts with a publishing verb; a long sentence
-    that merely mentions a date (caption, quote, story text) is not one.
-    """
-    words = line.split()
-    if len(words) > _MAX_DATELINE_WORDS and not _DATELINE_LEAD.match(line):
-        return None
-    if len(words) > 6 and _SENTENCE_END.search(line.strip()) and not _DATELINE_LEAD.match(line):
-        return None
-    return parse_date(line)
+    """The date of a dateline ("May 2, 2025", "Published Wed, Feb 28 2024 ..."), with its time when stated."""
+    stated = parse_stated_datetime(line) if _is_dateline_shaped(line) else None
+    return stated[0] if stated else None
 
 
 def is_update_only(line: str) -> bool:
@@ -175,8 +232,11 @@ class MetaLine:
 
     section: str | None = None
     published_at: dt.datetime | None = None
+    """With the time (and offset) when the line states them."""
     updated_at: dt.datetime | None = None
     authors: list[str] = field(default_factory=list)
+    published_date_only: bool = False
+    """The line states the publication day only."""
 
 
 _SECTION_DATE_AUTHOR = re.compile(r"^(?P<section>[A-Z][\w&' ]{1,30}?)\s+(?P<rest>.+?)\s*\|\s*(?P<author>[^|]+)$")
@@ -187,11 +247,12 @@ def parse_section_date_author(line: str) -> MetaLine | None:
     match = _SECTION_DATE_AUTHOR.match(line.strip())
     if not match or len(line.split()) > 16:
         return None
-    date = parse_date(match.group("rest"))
+    stated = parse_stated_datetime(match.group("rest"))
     authors = split_names(match.group("author"))
-    if date is None or not authors or _DATELINE_LEAD.match(line):
+    if stated is None or not authors or _DATELINE_LEAD.match(line):
         return None
-    return MetaLine(section=match.group("section").strip(), published_at=date, authors=authors)
+    return MetaLine(section=match.group("section").strip(), published_at=stated[0], authors=authors,
+                    published_date_only=stated[1])
 
 
 def parse_meta_line(line: str) -> MetaLine | None:
@@ -200,7 +261,8 @@ def parse_meta_line(line: str) -> MetaLine | None:
     if meta is not None:
         return meta
     authors = parse_byline(line)
-    date = parse_dateline(line)
+    stated = parse_stated_datetime(line) if _is_dateline_shaped(line) else None
+    date, date_only = stated if stated else (None, False)
     section = None
     if date is not None and not authors:
         by_after = _BY_AFTER_DATE.search(line)
@@ -212,7 +274,7 @@ def parse_meta_line(line: str) -> MetaLine | None:
     if date is not None and is_update_only(line):
         return MetaLine(section=section, updated_at=date, authors=authors)
     if date is not None or authors:
-        return MetaLine(section=section, published_at=date, authors=authors)
+        return MetaLine(section=section, published_at=date, authors=authors, published_date_only=date_only)
     return None
 
 

@@ -203,3 +203,14 @@ def test_signatures_are_datasketch_minhashes():
     reference = MinHash(num_perm=128, seed=1, scheme="legacy")
     reference.update_batch([s.encode("utf-8") for s in shingles])
     assert story_signature(text) == [int(v) for v in reference.hashvalues]
+
+
+def test_representative_compares_publication_instants_across_offsets():
+    taipei = dt.timezone(dt.timedelta(hours=8))
+    members = [
+        StoryMember("london", dt.datetime(2024, 10, 15, 17, 0, tzinfo=dt.timezone.utc)),
+        StoryMember("taipei", dt.datetime(2024, 10, 16, 0, 0, tzinfo=taipei)),  # 15 Oct, 16:00 UTC
+        StoryMember("no-offset", dt.datetime(2024, 10, 15, 16, 30)),  # counted as UTC
+    ]
+    assert representative(members) == "taipei"
+    assert representative(members[1:]) == "taipei" and representative([members[0], members[2]]) == "no-offset"

@@ -11,6 +11,7 @@ from extractors.text_metadata import (
     parse_name_line,
     parse_section_date_author,
     parse_slash_header,
+    parse_stated_datetime,
 )
 
 
@@ -37,7 +38,8 @@ class TestDatelines:
 
     def test_published_and_updated(self):
         line = "Published February 28, 2024 4:58pm EST | Updated February 29, 2024 8:35am EST"
-        assert parse_dateline(line) == dt.datetime(2024, 2, 28)
+        est = dt.timezone(dt.timedelta(hours=-5))
+        assert parse_dateline(line) == dt.datetime(2024, 2, 28, 16, 58, tzinfo=est)  # the published one, its time
         assert not is_update_only(line)
         assert is_update_only("Updated March 1, 2024")
 
@@ -50,6 +52,29 @@ class TestDatelines:
 
     def test_quote_date_is_not_a_dateline(self):
         assert parse_dateline("“We will sign it on March 3, 2025,” the minister said.") is None
+
+
+class TestStatedTimes:
+    """A dateline's time and offset are kept as stated; a day alone stays a day."""
+
+    def test_iso_with_offset(self):
+        msk = dt.timezone(dt.timedelta(hours=3))
+        assert parse_stated_datetime("2025-05-14T20:28:12+03:00") == (dt.datetime(2025, 5, 14, 20, 28, 12, tzinfo=msk), False)
+
+    def test_time_with_zone_names_and_numbers(self):
+        cest, eight = dt.timezone(dt.timedelta(hours=2)), dt.timezone(dt.timedelta(hours=8))
+        assert parse_stated_datetime("14. Mai 2025, 20:28 Uhr MESZ") == (dt.datetime(2025, 5, 14, 20, 28, tzinfo=cest), False)
+        assert parse_stated_datetime("Oct 16, 2024 12:05 am GMT+8") == (dt.datetime(2024, 10, 16, 0, 5, tzinfo=eight), False)
+        assert parse_stated_datetime("Sat 2 Mar 2024 17.07 CET")[0].utcoffset() == dt.timedelta(hours=1)
+
+    def test_time_without_offset_is_naive(self):
+        assert parse_stated_datetime("14.05.2025, 20:28") == (dt.datetime(2025, 5, 14, 20, 28), False)
+
+    def test_day_only(self):
+        assert parse_stated_datetime("May 2, 2025") == (dt.datetime(2025, 5, 2), True)
+        assert parse_stated_datetime("Politics May 02,2025 | Jo Roe") == (dt.datetime(2025, 5, 2), True)
+        meta = parse_meta_line("May 2, 2025")
+        assert meta.published_at == dt.datetime(2025, 5, 2) and meta.published_date_only
 
 
 class TestBylines:
@@ -113,7 +138,7 @@ class TestMetaLines:
 
     def test_update_only(self):
         meta = parse_meta_line("Updated: 14/03/2025, 15:02")
-        assert meta.updated_at == dt.datetime(2025, 3, 14)
+        assert meta.updated_at == dt.datetime(2025, 3, 14, 15, 2)
         assert meta.published_at is None
 
     def test_story_sentence_is_not_metadata(self):

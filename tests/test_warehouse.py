@@ -289,3 +289,51 @@ def test_an_entity_in_two_copies_of_one_story_counts_one_story(db_path, order):
     for batch in batches:
         batch_load.load_batch(con, run, LoadBatch(cleaned=batch))
     assert con.execute("SELECT n_mentions, n_articles, n_stories FROM entities").fetchone() == (3, 3, 2)
+
+
+def test_published_at_keeps_the_stated_instant_offset_and_day(db_path):
+    """Kommersant states 20:28:12+03:00; Taipei Times 00:00+08:00 is 15 October 16:00 UTC; a date-only page stays a day."""
+    con = connection.connect(db_path)
+    run = runs.begin_run(con, "test", None)
+    msk, taipei = dt.timezone(dt.timedelta(hours=3)), dt.timezone(dt.timedelta(hours=8))
+    stated = {
+        "kommersant": (dt.datetime(2025, 5, 14, 20, 28, 12, tzinfo=msk), False),
+        "taipei": (dt.datetime(2024, 10, 16, 0, 0, tzinfo=taipei), False),
+        "day": (dt.datetime(2024, 10, 16), True),
+        "none": (None, False),
+    }
+    docs = [
+        CleanedDocument(aid, f"file:///{aid}", aid, replace(_article(body=f"Story {aid} text."), published_at=at,
+                                                              published_date_only=only), True, frozenset())
+        for aid, (at, only) in stated.items()
+    ]
+    batch_load.load_batch(con, run, LoadBatch(cleaned=docs))
+    rows = {r[0]: r[1:] for r in con.execute(
+        "SELECT article_id, strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M:%S'), published_on,"
+        " published_utc_offset, published_date_only FROM articles").fetchall()}
+    assert rows["kommersant"] == ("2025-05-14 17:28:12", dt.date(2025, 5, 14), 180, False)
+    assert rows["taipei"] == ("2024-10-15 16:00:00", dt.date(2024, 10, 16), 480, False)
+    assert rows["day"] == ("2024-10-16 00:00:00", dt.date(2024, 10, 16), None, True)
+    assert rows["none"] == (None, None, None, None)
+    assert con.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'articles'"
+                       " AND column_name = 'published_at'").fetchone()[0] == "TIMESTAMP WITH TIME ZONE"
+
+
+def test_migration_keeps_the_day_of_rows_stored_before_offsets(tmp_path):
+    """A warehouse from before migration 6 held the page's day at midnight: it keeps that day, flagged date-only."""
+    from warehouse.schema import MIGRATIONS, migrate
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)")
+    for number, description, sql in MIGRATIONS[:5]:
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)", [number, description])
+    con.execute("INSERT INTO articles (article_id, source_uri, published_at, content_hash, first_seen_at, last_seen_at,"
+                " updated_at, run_id) VALUES ('a', 'file:///a', TIMESTAMP '2024-10-16 00:00:00', 'h', now(), now(),"
+                " now(), 'r')")
+    con.execute("SET TimeZone = 'Asia/Taipei'")  # the migration must not read the old day in the machine's zone
+    migrate(con)
+    assert con.execute("SELECT published_on, published_date_only, published_utc_offset,"
+                       " strftime(published_at AT TIME ZONE 'UTC', '%Y-%m-%d %H:%M') FROM articles").fetchone() == (
+        dt.date(2024, 10, 16), True, None, "2024-10-16 00:00")

@@ -45,10 +45,17 @@ def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPy
     if read_only:
         if not path.exists():
             raise FileNotFoundError(f"no warehouse at {path}: run `newsflow ingest` first")
-        return duckdb.connect(str(path), read_only=True)
+        return _in_utc(duckdb.connect(str(path), read_only=True))
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = _in_utc(duckdb.connect(str(path)))
     migrate(con)
+    return con
+
+
+def _in_utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """TIMESTAMPTZ values (published_at) print and cast in UTC whatever the machine's zone, so exports and
+    `::DATE` agree everywhere; the page's own day is published_on."""
+    con.execute("SET TimeZone = 'UTC'")
     return con
 
 

@@ -23,7 +23,8 @@ from warehouse.stories import link_near_duplicates
 
 ARTICLE_COLUMNS = (
     "article_id", "source_uri", "url", "site", "title", "subtitle", "authors", "published_at",
-    "section", "language", "body", "word_count", "content_hash", "duplicate_of", "extractor", "duplicate_kind",
+    "published_on", "published_utc_offset", "published_date_only", "section", "language", "body", "word_count",
+    "content_hash", "duplicate_of", "extractor", "duplicate_kind",
 )
 
 
@@ -104,12 +105,22 @@ def _settle_against_stored(con: duckdb.DuckDBPyConnection, batch: LoadBatch) -> 
     batch.duplicates = settle(batch.duplicates)
 
 
+def _published_as_stated(article) -> tuple:
+    """The page's own publication day, its UTC offset in minutes (None if it stated none), date-only flag."""
+    at = article.published_at
+    if at is None:
+        return None, None, None
+    offset = at.utcoffset()
+    return at.date(), None if offset is None else int(offset.total_seconds() // 60), article.published_date_only
+
+
 def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[CleanedDocument]) -> None:
     rows = pd.DataFrame(
         [
             (
                 doc.article_id, doc.source_uri, a.url, a.site, a.title, a.subtitle, list(a.authors),
-                a.published_at, a.section, a.language, a.body, len(a.body.split()), doc.content_hash,
+                a.published_at, *_published_as_stated(a), a.section, a.language, a.body, len(a.body.split()),
+                doc.content_hash,
                 None, a.extractor, None,
             )
             for doc in cleaned
@@ -117,7 +128,9 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
         ],
         columns=list(ARTICLE_COLUMNS),
     )
-    rows["published_at"] = pd.to_datetime(rows["published_at"])
+    rows["published_at"] = pd.to_datetime(rows["published_at"], utc=True)  # naive (no stated offset) as UTC
+    rows["published_utc_offset"] = rows["published_utc_offset"].astype("Int32")
+    rows["published_date_only"] = rows["published_date_only"].astype("boolean")
     rows["duplicate_of"] = rows["duplicate_of"].astype("string")
     rows["duplicate_kind"] = rows["duplicate_kind"].astype("string")
     # Column-wise construction: pandas infers nothing per row, which matters at 100k+ rows a batch.

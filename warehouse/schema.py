@@ -203,6 +203,31 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE entities ADD COLUMN wikidata_id VARCHAR;
         """,
     ),
+    (
+        6,
+        "articles.published_at as TIMESTAMPTZ with the stated offset, day and a date-only flag; entity_timeline by that day",
+        # Until now published_at held the page's own calendar day at midnight, read as UTC: those rows keep their
+        # day (published_on) and become date-only. The index is dropped and rebuilt because DuckDB does not alter
+        # the type of an indexed table's column; the type changes before the UPDATE, as DuckDB refuses an ALTER
+        # after rows changed in the same transaction.
+        """
+        DROP INDEX articles_content_hash;
+        ALTER TABLE articles ALTER published_at TYPE TIMESTAMPTZ
+            USING (strftime(published_at, '%Y-%m-%d %H:%M:%S') || '+00')::TIMESTAMPTZ;
+        ALTER TABLE articles ADD COLUMN published_on DATE;
+        ALTER TABLE articles ADD COLUMN published_utc_offset INTEGER;
+        ALTER TABLE articles ADD COLUMN published_date_only BOOLEAN;
+        UPDATE articles SET published_on = (published_at AT TIME ZONE 'UTC')::DATE, published_date_only = true
+            WHERE published_at IS NOT NULL;
+        CREATE INDEX articles_content_hash ON articles (content_hash);
+        CREATE OR REPLACE VIEW entity_timeline AS
+            SELECT e.name, e.label, a.published_on AS day,
+                   count(DISTINCT m.article_id) AS articles, count(*) AS mentions
+            FROM entity_mentions m JOIN entities e USING (entity_id) JOIN articles a USING (article_id)
+            WHERE a.published_on IS NOT NULL
+            GROUP BY ALL;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -142,7 +142,8 @@ def search(
 ) -> duckdb.DuckDBPyRelation:
     """Stories matching `query` (see `parse_query`), best first, as a relation with SEARCH_COLUMNS.
 
-    `since`/`until` are inclusive dates on `published_at` (undated articles then drop out), `site`
+    `since`/`until` are inclusive dates on `published_on`, the page's own publication day (undated
+    articles then drop out), `site`
     a site as stored (e.g. "www.example.com"), `entity` a name or any alias of an entity mentioned
     in the article, `language` an ISO 639-1 code. The connection must have the fts extension loaded.
     """
@@ -381,8 +382,8 @@ def _create_macros(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
             SELECT a.*, h.score, h.stemmer, coalesce(a.duplicate_of, a.article_id) AS story_id
             FROM articles a
             JOIN hits h ON h.text_id = CASE WHEN a.duplicate_kind = 'identical' THEN a.duplicate_of ELSE a.article_id END
-            WHERE (since IS NULL OR a.published_at >= CAST(since AS DATE))
-              AND (until IS NULL OR a.published_at < CAST(until AS DATE) + INTERVAL 1 DAY)
+            WHERE (since IS NULL OR a.published_on >= CAST(since AS DATE))
+              AND (until IS NULL OR a.published_on <= CAST(until AS DATE))
               AND (site IS NULL OR a.site = site)
               AND (language IS NULL OR a.language = language)
               AND (entity IS NULL OR h.text_id IN (
