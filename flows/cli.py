@@ -3,111 +3,126 @@
 Exit status of `newsflow ingest`: 0 when every input landed (new, updated,
 unchanged or linked as a duplicate), 1 when some inputs failed and the rest
 landed, 2 when nothing could be ingested (no inputs, every input failed, or
-the run itself failed). `newsflow sql` exits 0 on success and 2 on an error.
+the run itself failed) and for a bad argument; 130 when interrupted.
+`newsflow sql` exits 0 on success and 2 on an error.
+
+Start-up is kept short: arguments are checked before anything starts, a
+command imports only what it needs (the flows and Prefect only for the
+commands that run a flow), and a flow run uses the Prefect API that is up
+already, or starts a temporary one at once, while the flow modules import
+(see `flows.prefect_api`).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import json
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from pathlib import Path
 
-from flows import cli_find, serve
+from extractors.version import package_version
+from flows import cli_find, settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
 
-_DB_HELP = "warehouse file (default: $NEWSFLOW_DB, else data/news.duckdb)"
-_LOCK_HELP = ("seconds a load waits while another process (a DuckDB shell, a notebook) holds the warehouse file; "
-              "past it the run fails and its unloaded batches wait for the next run (default 300)")
+_DB_HELP = f"warehouse file (default: $NEWSFLOW_DB, else {settings.DEFAULT_DB})"
 _WEB_EXIT = (" Exit status: 0 everything landed or was unchanged, 1 some inputs failed (see the failures table), "
              "2 nothing could be ingested.")
-_WEB_COMMANDS = [
-    ("fetch", "fetch and ingest article URLs",
-     "Fetch article pages (politely: robots.txt, one request at a time per host, conditional GET) through "
-     "the ingest_urls Prefect flow, extract them and load them.", "URL"),
-    ("feeds", "ingest the new articles of RSS/Atom/JSON feeds",
-     "Fetch RSS 0.9x/1.0/2.0, Atom or JSON feeds (conditional GET: an unchanged feed costs a 304) through the "
-     "ingest_feeds Prefect flow, then fetch and ingest the articles the warehouse does not hold yet.", "FEED_URL"),
-    ("sitemap", "ingest the new articles of sitemaps",
-     "Fetch sitemaps (urlset, sitemap index, Google News sitemap, gzip) through the ingest_feeds Prefect flow, "
-     "then fetch and ingest the articles the warehouse does not hold yet.", "SITEMAP_URL"),
-]
+_WEB_COMMANDS = {
+    "fetch": ("fetch and ingest article URLs",
+              "Fetch article pages (politely: robots.txt, one request at a time per host, conditional GET) through "
+              "the ingest_urls Prefect flow, extract them and load them.", "URL"),
+    "feeds": ("ingest the new articles of RSS/Atom/JSON feeds",
+              "Fetch RSS 0.9x/1.0/2.0, Atom or JSON feeds (conditional GET: an unchanged feed costs a 304) through "
+              "the ingest_feeds Prefect flow, then fetch and ingest the articles the warehouse does not hold yet.",
+              "FEED_URL"),
+    "sitemap": ("ingest the new articles of sitemaps",
+                "Fetch sitemaps (urlset, sitemap index, Google News sitemap, gzip) through the ingest_feeds Prefect "
+                "flow, then fetch and ingest the articles the warehouse does not hold yet.", "SITEMAP_URL"),
+}
+_SOURCE_TAGS = {"fetch": "source:urls", "feeds": "source:feeds", "sitemap": "source:sitemaps"}
+
+
+class CommandError(Exception):
+    """An expected error (bad argument, missing path, no warehouse): one line for the user, exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: the problem and where to read more, not the whole usage."""
+
+    def error(self, message: str):
+        self.exit(EXIT_NOTHING, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_command_of(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_NOTHING
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except CommandError as exc:
+        print(f"newsflow {args.command}: {exc}", file=sys.stderr)
+        return EXIT_NOTHING
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _command_of(argv: Sequence[str]) -> str:
+    """The subcommand named on the command line ("" when none): only its options need building."""
+    return next((a for a in argv if not a.startswith("-")), "")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser; with `only`, the options of that subcommand alone (the others keep their one-line help)."""
+    defaults = settings.DEFAULTS
+    parser = Parser(
         prog="newsflow",
         description="News-ingestion warehouse: stored articles, web pages, feeds and sitemaps into a clean "
         "DuckDB warehouse.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"newsflow {package_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def wanted(name: str) -> bool:
+        return only is None or only == name
 
     ingest = commands.add_parser(
         "ingest",
         help="ingest stored article files",
         description="Ingest stored articles (.txt dumps, .html/.htm/.html.gz pages) from files or "
         "folders (recursively) through the ingest_stored Prefect flow. Exit status: 0 all landed, "
-        "1 some inputs failed, 2 nothing could be ingested.",
+        "1 some inputs failed, 2 nothing could be ingested, 130 interrupted.",
     )
-    ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to ingest")
-    ingest.add_argument("--db", help=_DB_HELP)
-    ingest.add_argument("--batch-size", type=int, default=None, help="documents per batch/transaction (default 500)")
-    ingest.add_argument("--workers", type=int, default=None, help="cleaning processes (default: one per core)")
-    ingest.add_argument("--no-entities", action="store_true",
-                        help="skip NER, entity resolution and quotes (faster first bulk loads)")
-    ingest.add_argument("--json", action="store_true", help="print the run summary as JSON")
-    ingest.add_argument("--lock-wait", type=float, default=None, metavar="SECONDS", help=_LOCK_HELP)
-    ingest.set_defaults(handler=_ingest)
+    if wanted("ingest"):
+        ingest.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to ingest")
+        ingest.add_argument("--batch-size", type=_positive_int, default=defaults.stored_batch_size, metavar="N",
+                            help=f"documents per batch/transaction (default {defaults.stored_batch_size})")
+        _run_options(ingest, defaults)
+        ingest.set_defaults(handler=_ingest)
 
-    for name, help_text, description, what in _WEB_COMMANDS:
+    for name, (help_text, description, what) in _WEB_COMMANDS.items():
         web = commands.add_parser(name, help=help_text, description=description + _WEB_EXIT)
-        web.add_argument("urls", nargs="*", metavar=what, help=f"{what.removesuffix('URL').replace('_', ' ').lower()}URLs to ingest")
-        web.add_argument("--from-file", metavar="FILE", help="also read URLs from FILE, one per line (# comments)")
-        web.add_argument("--db", help=_DB_HELP)
-        if name != "fetch":
-            web.add_argument("--max-new", type=int, default=None, metavar="N",
-                             help="fetch at most N new articles this run, newest first (default 1000)")
-        web.add_argument("--delay", type=float, default=1.0, metavar="SECONDS",
-                         help="least seconds between two requests to one host (default 1; robots.txt "
-                         "Crawl-delay raises it)")
-        web.add_argument("--per-host", type=int, default=1, metavar="N",
-                         help="requests in flight at once per host (default 1)")
-        web.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                         help="longest time for one request, body included (default 30; connect 5, each read 10)")
-        web.add_argument("--contact", metavar="URL", help="contact URL sent in the User-Agent (newsflow/0.1 (+URL))")
-        web.add_argument("--allow-private", action="store_true",
-                         help="allow loopback, private and link-local addresses (refused by default so a feed "
-                         "cannot make newsflow probe an internal network)")
-        web.add_argument("--batch-size", type=int, default=None, help="pages per extraction/load batch (default 50)")
-        web.add_argument("--workers", type=int, default=None, help="extraction processes (default: one per core)")
-        web.add_argument("--no-entities", action="store_true", help="skip NER, entity resolution and quotes")
-        web.add_argument("--lock-wait", type=float, default=None, metavar="SECONDS", help=_LOCK_HELP)
-        web.add_argument("--json", action="store_true", help="print the run summary as JSON")
-        web.set_defaults(handler=_ingest_web)
+        if wanted(name):
+            _web_options(web, name, what, defaults)
 
     sql = commands.add_parser(
         "sql",
         help="run SQL on the warehouse (read-only)",
         description="Run one SQL query on a read-only connection to the warehouse and print the result.",
     )
-    sql.add_argument("query", metavar="QUERY", help="the SQL query")
-    sql.add_argument("--db", help=_DB_HELP)
-    sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
-                     help="table (default), csv, or json (one array of objects)")
-    sql.add_argument("--max-width", type=int, default=160, help="table width in characters (default 160)")
-    sql.set_defaults(handler=_sql)
+    if wanted("sql"):
+        sql.add_argument("query", metavar="QUERY", help="the SQL query")
+        sql.add_argument("--db", help=_DB_HELP)
+        sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
+                         help="table (default), csv, or json (one array of objects)")
+        sql.add_argument("--max-width", type=_positive_int, default=160, metavar="N",
+                         help="table width in characters (default 160)")
+        sql.set_defaults(handler=_sql)
 
     export = commands.add_parser(
         "export",
@@ -116,26 +131,94 @@ def build_parser() -> argparse.ArgumentParser:
         "folder (written aside, then renamed into place), from a read-only connection. pandas, Polars and the "
         "DuckDB shell read the snapshot without touching the live file, so ingest runs never wait for an analysis.",
     )
-    export.add_argument("--db", help=_DB_HELP)
-    export.add_argument("--out", default=None, metavar="DIR",
-                        help="snapshot folder (default: data/exports/<UTC timestamp>); must not exist yet")
-    export.set_defaults(handler=_export)
+    if wanted("export"):
+        export.add_argument("--db", help=_DB_HELP)
+        export.add_argument("--out", default=None, metavar="DIR",
+                            help="snapshot folder (default: data/exports/<UTC timestamp>); must not exist yet")
+        export.set_defaults(handler=_export)
 
-    serve.add_parser(commands)
+    from flows import serve
+
+    serve.add_parser(commands, full=wanted("serve"))
     cli_find.add_parser(commands)
     return parser
 
 
+def _run_options(parser: argparse.ArgumentParser, defaults: settings.Settings) -> None:
+    """Options every command that runs an ingest flow takes."""
+    parser.add_argument("--db", help=_DB_HELP)
+    parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
+                        help="extraction processes (default: one per core)")
+    parser.add_argument("--no-entities", action="store_true",
+                        help="skip NER, entity resolution and quotes (faster first bulk loads)")
+    parser.add_argument("--lock-wait", type=_seconds, default=defaults.lock_wait, metavar="SECONDS",
+                        help="seconds a load waits while another process (a DuckDB shell, a notebook) holds the "
+                        "warehouse file; past it the run fails and its unloaded batches wait for the next run "
+                        f"(default {defaults.lock_wait:g})")
+    parser.add_argument("--json", action="store_true", help="print the run summary as JSON")
+
+
+def _web_options(web: argparse.ArgumentParser, name: str, what: str, defaults: settings.Settings) -> None:
+    policy = defaults.fetch_policy()
+    web.add_argument("urls", nargs="*", metavar=what,
+                     help=f"{what.removesuffix('URL').replace('_', ' ').lower()}URLs to ingest")
+    web.add_argument("--from-file", metavar="FILE", help="also read URLs from FILE, one per line (# comments)")
+    if name != "fetch":
+        web.add_argument("--max-new", type=_positive_int, default=defaults.max_new_pages, metavar="N",
+                         help=f"fetch at most N new articles this run, newest first (default {defaults.max_new_pages})")
+    web.add_argument("--delay", type=_seconds, default=policy.host_delay, metavar="SECONDS",
+                     help=f"least seconds between two requests to one host (default {policy.host_delay:g}; "
+                     "robots.txt Crawl-delay raises it)")
+    web.add_argument("--per-host", type=_positive_int, default=policy.host_concurrency, metavar="N",
+                     help=f"requests in flight at once per host (default {policy.host_concurrency})")
+    web.add_argument("--timeout", type=_positive_seconds, default=policy.total_timeout, metavar="SECONDS",
+                     help=f"longest time for one request, body included (default {policy.total_timeout:g}; "
+                     f"connect {policy.connect_timeout:g}, each read {policy.read_timeout:g})")
+    web.add_argument("--contact", metavar="URL",
+                     help="contact URL sent in the User-Agent (default: $NEWSFLOW_CONTACT)")
+    web.add_argument("--allow-private", action="store_true",
+                     help="allow loopback, private and link-local addresses (refused by default so a feed "
+                     "cannot make newsflow probe an internal network)")
+    web.add_argument("--batch-size", type=_positive_int, default=defaults.web_batch_size, metavar="N",
+                     help=f"pages per extraction/load batch (default {defaults.web_batch_size})")
+    _run_options(web, defaults)
+    web.set_defaults(handler=_ingest_web)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value >= 0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text}")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return value
+
+
 def _ingest(args: argparse.Namespace) -> int:
-    def run() -> dict:
-        from flows.ingest_stored import DEFAULT_BATCH_SIZE, ingest_stored
-
-        return ingest_stored(
-            paths=list(args.paths), db=args.db or _default_db(), batch_size=args.batch_size or DEFAULT_BATCH_SIZE,
-            workers=args.workers, entities=not args.no_entities, lock_wait=args.lock_wait,
-        )
-
-    summary = _run_flow(args, run, "source:stored")
+    missing = [path for path in args.paths if not os.path.lexists(path)]
+    if missing:
+        raise CommandError(f"no such file or folder: {', '.join(missing)}")
+    summary = _run_flow(args, "flows.ingest_stored", "ingest_stored", "source:stored", dict(
+        paths=list(args.paths), batch_size=args.batch_size, workers=args.workers, entities=not args.no_entities,
+    ))
     if summary is None:
         return EXIT_NOTHING
     landed = summary["n_seen"] - summary["n_failed"]
@@ -146,26 +229,20 @@ def _ingest(args: argparse.Namespace) -> int:
 
 def _ingest_web(args: argparse.Namespace) -> int:
     if not args.urls and not args.from_file:
-        print(f"newsflow {args.command}: give URLs or --from-file FILE", file=sys.stderr)
-        return EXIT_NOTHING
-
-    def run() -> dict:
-        from flows import ingest_web
-
-        common = dict(
-            db=args.db or _default_db(), batch_size=args.batch_size or ingest_web.DEFAULT_BATCH_SIZE,
-            workers=args.workers, entities=not args.no_entities, allow_private=args.allow_private,
-            host_delay=args.delay, host_concurrency=args.per_host, timeout=args.timeout, contact=args.contact,
-            lock_wait=args.lock_wait,
-        )
-        if args.command == "fetch":
-            return ingest_web.ingest_urls(urls=list(args.urls), urls_file=args.from_file, **common)
-        return ingest_web.ingest_feeds(
-            feeds=list(args.urls), feeds_file=args.from_file,
-            max_new_pages=args.max_new or ingest_web.DEFAULT_MAX_NEW_PAGES, **common,
-        )
-
-    summary = _run_flow(args, run, {"fetch": "source:urls", "feeds": "source:feeds", "sitemap": "source:sitemaps"}[args.command])
+        raise CommandError("give URLs or --from-file FILE")
+    if args.from_file and not Path(args.from_file).is_file():
+        raise CommandError(f"no such file: {args.from_file}")
+    common = dict(
+        batch_size=args.batch_size, workers=args.workers, entities=not args.no_entities,
+        allow_private=args.allow_private, host_delay=args.delay, host_concurrency=args.per_host,
+        timeout=args.timeout, contact=args.contact or settings.current().contact,
+    )
+    if args.command == "fetch":
+        summary = _run_flow(args, "flows.ingest_web", "ingest_urls", _SOURCE_TAGS[args.command],
+                            dict(urls=list(args.urls), urls_file=args.from_file, **common))
+    else:
+        summary = _run_flow(args, "flows.ingest_web", "ingest_feeds", _SOURCE_TAGS[args.command],
+                            dict(feeds=list(args.urls), feeds_file=args.from_file, max_new_pages=args.max_new, **common))
     if summary is None:
         return EXIT_NOTHING
     if summary["n_failed"] and summary["n_failed"] == summary["n_seen"] and not summary["n_not_modified"]:
@@ -173,40 +250,62 @@ def _ingest_web(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK
 
 
-def _run_flow(args: argparse.Namespace, run: Callable[[], dict], source_tag: str) -> dict | None:
-    """Run a flow quietly, tagged with its source kind, and print its summary; None (after saying why)
-    when the run itself failed."""
-    import logging
+def _run_flow(args: argparse.Namespace, module: str, flow_name: str, source_tag: str, parameters: dict) -> dict | None:
+    """Run a flow on a Prefect API (one up already, else a temporary one), tagged with its source kind, and
+    print its summary; None (after saying why) when the run itself failed."""
+    from flows import prefect_api
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    from prefect import tags
-
     try:
-        with tags(source_tag):
-            summary = run()
-    except Exception as exc:
-        logging.getLogger("newsflow").debug("run failed", exc_info=True)
-        print(f"newsflow {args.command}: run failed: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return None
+        api_url = prefect_api.running_api()
+    except prefect_api.APIError as exc:
+        raise CommandError(str(exc)) from None
+    temporary = None
+    if api_url is None:
+        temporary = prefect_api.TemporaryAPI()
+        temporary.start()  # it starts while the flow modules import
+        api_url = temporary.api_url
+    configured = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = api_url  # before Prefect reads its settings
+    try:
+        flow = getattr(importlib.import_module(module), flow_name)
+        from prefect import tags
+
+        if temporary is not None:
+            temporary.wait_ready()
+        parameters = dict(parameters, db=args.db or settings.current().db, lock_wait=args.lock_wait)
+        try:
+            with tags(source_tag):
+                summary = flow(**parameters)
+        except Exception as exc:
+            _say_run_failed(args, exc)
+            return None
+    except prefect_api.APIError as exc:
+        raise CommandError(str(exc)) from None
+    finally:
+        if temporary is not None:
+            temporary.stop()
+        if configured is None:
+            del os.environ["PREFECT_API_URL"]
     print(json.dumps(summary, default=str, indent=2) if args.json else format_summary(summary))
     return summary
 
 
-def _default_db() -> str:
-    from warehouse.connection import default_db
+def _say_run_failed(args: argparse.Namespace, exc: Exception) -> None:
+    from warehouse.connection import WarehouseLocked
 
-    return default_db()
+    detail = str(exc) if isinstance(exc, WarehouseLocked) else f"{type(exc).__name__}: {exc}"
+    print(f"newsflow {args.command}: run failed: {detail}", file=sys.stderr)
 
 
 def _export(args: argparse.Namespace) -> int:
     from warehouse.export import export_snapshot
 
     try:
-        folder, tables = export_snapshot(args.db or _default_db(), args.out)
+        folder, tables = export_snapshot(args.db or settings.current().db, args.out)
     except Exception as exc:
-        print(f"newsflow export: {exc}", file=sys.stderr)
-        return EXIT_NOTHING
-    print(f"wrote {len(tables)} tables to {folder}/")
+        raise CommandError(str(exc)) from exc
+    print(f"wrote {len(tables)} tables and views to {folder}/")
     for name, rows in tables.items():
         print(f"  {name}.parquet  {rows:,} rows")
     return EXIT_OK
@@ -225,10 +324,9 @@ def _sql(args: argparse.Namespace) -> int:
     from warehouse.queries import run_query
 
     try:
-        columns, rows = run_query(args.db or _default_db(), args.query)
+        columns, rows = run_query(args.db or settings.current().db, args.query)
     except Exception as exc:
-        print(f"newsflow sql: {exc}", file=sys.stderr)
-        return EXIT_NOTHING
+        raise CommandError(str(exc)) from exc
     if args.format == "json":
         print(json.dumps([dict(zip(columns, row)) for row in rows], default=_json_value, ensure_ascii=False))
     elif args.format == "csv":

@@ -49,9 +49,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _db(args: argparse.Namespace) -> str:
-    from warehouse.connection import default_db
+    from flows import settings
 
-    return args.db or default_db()
+    return args.db or settings.current().db
 
 
 def _search(args: argparse.Namespace) -> int:

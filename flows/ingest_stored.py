@@ -23,13 +23,14 @@ from extractors.dispatch import extract_many, scan_many
 from extractors.signatures import article_id
 from extractors.stored_files import discover, source_uri
 from extractors.text_cleaning import RECURRING_MIN_DOCS
+from flows import settings
 from flows.stages import (
     RunRecord, chunked, find_entities, in_pool, load_batch, recorded_run, retry_unless_locked, worker_pool,
 )
 from warehouse import connection, lookups
 from warehouse.records import CleanedDocument, DuplicateDocument, Failure, LoadBatch
 
-DEFAULT_BATCH_SIZE = 500
+DEFAULT_BATCH_SIZE = settings.DEFAULTS.stored_batch_size
 
 
 @dataclass(slots=True)

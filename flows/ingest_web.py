@@ -30,14 +30,14 @@ from extractors.feeds import parse_feed
 from extractors.fetching import Fetcher, FetchPolicy, FetchRequest, FetchResult
 from extractors.signatures import article_id
 from extractors.urls import canonical_url
+from flows import settings
 from flows.stages import RunRecord, find_entities, in_pool, load_batch, recorded_run, worker_pool
 from warehouse import lookups
 from warehouse.records import CleanedDocument, Failure, LoadBatch, SourceState
 
-DEFAULT_BATCH_SIZE = 50
-"""Pages per extraction and load: small enough that extraction starts while the fetcher still waits."""
-DEFAULT_MAX_NEW_PAGES = 1000
-"""Article URLs a feed run fetches at most (newest first); a 50,000-URL sitemap is worked off over runs."""
+DEFAULT_BATCH_SIZE = settings.DEFAULTS.web_batch_size
+DEFAULT_MAX_NEW_PAGES = settings.DEFAULTS.max_new_pages
+_POLICY = FetchPolicy()
 MAX_SITEMAP_DEPTH = 2
 """Sitemap index -> sitemap -> articles; deeper nesting is a loop or a trap."""
 
@@ -63,10 +63,10 @@ class FetchedBatch:
 def fetch_policy(
     allow_private: bool, host_delay: float, host_concurrency: int, timeout: float, contact: str | None
 ) -> FetchPolicy:
-    defaults = FetchPolicy()
-    return FetchPolicy(
+    """The fetcher's policy for a run: the settings' (contact from $NEWSFLOW_CONTACT), then the run's parameters."""
+    return settings.current().fetch_policy(
         allow_private=allow_private, host_delay=host_delay, host_concurrency=host_concurrency, total_timeout=timeout,
-        read_timeout=min(defaults.read_timeout, timeout), connect_timeout=min(defaults.connect_timeout, timeout),
+        read_timeout=min(_POLICY.read_timeout, timeout), connect_timeout=min(_POLICY.connect_timeout, timeout),
         contact=contact,
     )
 
@@ -80,9 +80,9 @@ def ingest_urls(
     workers: int | None = None,
     entities: bool = True,
     allow_private: bool = False,
-    host_delay: float = 1.0,
-    host_concurrency: int = 1,
-    timeout: float = 30.0,
+    host_delay: float = _POLICY.host_delay,
+    host_concurrency: int = _POLICY.host_concurrency,
+    timeout: float = _POLICY.total_timeout,
     contact: str | None = None,
     lock_wait: float | None = None,
 ) -> dict:
@@ -111,9 +111,9 @@ def ingest_feeds(
     workers: int | None = None,
     entities: bool = True,
     allow_private: bool = False,
-    host_delay: float = 1.0,
-    host_concurrency: int = 1,
-    timeout: float = 30.0,
+    host_delay: float = _POLICY.host_delay,
+    host_concurrency: int = _POLICY.host_concurrency,
+    timeout: float = _POLICY.total_timeout,
     contact: str | None = None,
     lock_wait: float | None = None,
 ) -> dict:

@@ -27,6 +27,7 @@ from extractors.entities import ner_available
 from extractors.entity_workers import analyse, pool_context
 from extractors.entity_resolution import canonical_entities
 from extractors.quotes import extract_quotes
+from flows import settings
 from flows.search_upkeep import keep_search_current
 from warehouse import connection, lookups, runs
 from warehouse import load as batch_load
@@ -71,8 +72,9 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
     (the exception goes on, so Prefect marks the flow run failed with it).
     """
     logger = get_run_logger()
+    defaults = settings.current()
     warehouse = connection.Warehouse(
-        db or connection.default_db(), connection.DEFAULT_LOCK_WAIT if lock_wait is None else lock_wait, logger.warning
+        db or defaults.db, defaults.lock_wait if lock_wait is None else lock_wait, logger.warning
     )
     record = RunRecord(flow_name, warehouse)
     started = time.perf_counter()

@@ -14,9 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from flows import settings
 from warehouse import report_queries as rq
 from warehouse import search as fts
-from warehouse.connection import default_db
 from warehouse.queries import LOCK_RETRY_SECONDS, read_only
 
 
@@ -26,7 +26,7 @@ def open(path: str | os.PathLike | None = None, lock_wait: float = LOCK_RETRY_SE
     >>> wh = newsflow.open("data/news.duckdb")   # doctest: +SKIP
     >>> wh.articles(site="www.example.com").shape   # doctest: +SKIP
     """
-    warehouse = Warehouse(str(path or default_db()), lock_wait)
+    warehouse = Warehouse(str(path or settings.current().db), lock_wait)
     if not os.path.exists(warehouse.path):
         raise FileNotFoundError(f"no warehouse at {warehouse.path}: run `newsflow ingest` first")
     return warehouse

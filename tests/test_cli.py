@@ -28,6 +28,36 @@ def test_every_command_has_help(command):
     assert "usage: newsflow" in result.stdout and "--help" in result.stdout
 
 
+def _cli(*args: str, home: Path, **env: str) -> subprocess.CompletedProcess:
+    """The real CLI in its own process, with its own PREFECT_HOME and no API configured."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
+    return subprocess.run(NEWSFLOW + list(args), capture_output=True, text=True, cwd=ROOT, timeout=300,
+                          env={**clean, "PREFECT_HOME": str(home), **env})
+
+
+@pytest.mark.parametrize("args, message", [
+    (["ingest", "data/seeds", "--batch-size", "-1"], "newsflow ingest: argument --batch-size: must be at least 1, got -1"),
+    (["ingest", "data/seeds", "--workers", "zero"], "newsflow ingest: argument --workers: expected a whole number, got 'zero'"),
+    (["ingest", "data/seed"], "newsflow ingest: no such file or folder: data/seed"),
+    (["fetch", "https://example.org/", "--timeout", "0"], "newsflow fetch: argument --timeout: must be more than 0 seconds"),
+    (["feeds", "https://example.org/", "--delay", "-2"], "newsflow feeds: argument --delay: must be 0 or more seconds, got -2"),
+    (["sitemap", "--from-file", "no-such-list.txt"], "newsflow sitemap: no such file: no-such-list.txt"),
+    (["fetch"], "newsflow fetch: give URLs or --from-file FILE"),
+])
+def test_a_bad_argument_is_one_line_before_anything_starts(args, message, tmp_path):
+    result = _cli(*args, home=tmp_path / "home")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].startswith(message), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "home" / "temporary-api.log").exists()  # no Prefect API was started
+
+
+def test_version_comes_from_the_package_metadata(tmp_path):
+    from importlib.metadata import version
+
+    assert _cli("--version", home=tmp_path).stdout.strip() == f"newsflow {version('newsflow')}"
+
+
 @pytest.mark.usefixtures("prefect_api")
 def test_ingest_exit_status_says_what_landed(seeds_copy, db_path, tmp_path, capsys):
     assert main(["ingest", str(seeds_copy), "--db", str(db_path)]) == 0
@@ -90,6 +120,9 @@ def test_export_writes_a_parquet_snapshot_pandas_and_duckdb_read(loaded_db, tmp_
     with duckdb.connect() as con:
         assert con.execute(f"SELECT sum(n_copies) FROM '{snapshot}/v_stories.parquet'").fetchone()[0] == 5
         assert con.execute(f"SELECT count(*) FROM '{snapshot}/entities.parquet'").fetchone()[0] > 0
+    with duckdb.connect(str(loaded_db), read_only=True) as con:
+        views = {name for (name,) in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+    assert "entity_cooccurrence" in views and views <= {p.stem for p in snapshot.glob("*.parquet")}
     assert not (snapshot / "line_key_docs.parquet").exists()
     # A snapshot is never written over, and nothing half-written is left behind.
     assert main(["export", "--db", str(loaded_db), "--out", str(snapshot)]) == 2
@@ -146,7 +179,7 @@ def test_a_killed_run_leaves_whole_batches_and_the_next_run_finishes(tmp_path, d
         NEWSFLOW + ["ingest", str(corpus), "--db", str(db_path), "--batch-size", "4", "--workers", "1"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 240  # a fresh PREFECT_HOME: the temporary API migrates its database first
     loaded = 0
     try:
         for line in process.stdout:

@@ -28,7 +28,7 @@ from flows.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "data" / "seeds"
-FLOW, NAME = "ingest_stored", "stored-hourly"
+FLOW, NAME, PROBE = "ingest_stored", "stored-hourly", "stored-probe"
 START_TIMEOUT = 240.0  # server (fresh database: migrations) + serve's imports and deployment, busy 2-core box
 RUN_TIMEOUT = 240.0
 STOP_TIMEOUT = 60.0  # serve's own shutdown, then up to 15 s for the server's process group
@@ -42,7 +42,9 @@ class Served:
     home: Path
     seeds: Path
     db: Path
+    probe_db: Path
     log: Path
+    early_statuses: list[int] = field(default_factory=list)
     tree: set[tuple[int, str]] = field(default_factory=set)
 
     def log_tail(self, lines: int = 60) -> str:
@@ -67,6 +69,16 @@ def _get(url: str) -> tuple[int, object]:
         return exc.code, None
     except (urllib.error.URLError, OSError):
         return 0, None
+
+
+def _post(url: str) -> int:
+    """The status of a POST with an empty JSON body, with no retry (the Prefect client would retry a 503)."""
+    request = urllib.request.Request(url, data=b"{}", method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def _proc_stat(pid: int) -> tuple[int, str, str] | None:
@@ -126,40 +138,54 @@ def served(tmp_path_factory) -> Served:
     tmp = tmp_path_factory.mktemp("serve")
     seeds = tmp / "seeds"
     shutil.copytree(SEEDS, seeds)
-    db = tmp / "warehouse.duckdb"
-    # The project's deployment, pointed at private files (absolute paths). Its schedule is kept but
-    # inactive, so a top-of-the-hour run cannot race the triggered run for the warehouse file.
+    db = tmp / "warehouse.duckdb"  # given as NEWSFLOW_DB, relative to where serve starts
+    probe_db = tmp / "probe.duckdb"
+    # The project's deployment, pointed at private seeds (absolute path), with no `db`: its runs must
+    # write NEWSFLOW_DB. Its schedule is kept but inactive, so a top-of-the-hour run cannot race the
+    # triggered run. A second deployment names its own `db` (which wins) and keeps an active schedule,
+    # so the scheduler is busy right after start; it is the one the early runs are requested on.
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     (entry,) = [d for d in config["deployments"] if d["name"] == NAME]
     entry = {
         **entry,
-        "parameters": {**entry["parameters"], "paths": [str(seeds)], "db": str(db)},
+        "parameters": {**entry["parameters"], "paths": [str(seeds)]},
         "schedules": [{**s, "active": False} for s in entry["schedules"]],
     }
+    probe = {**entry, "name": PROBE, "parameters": {"paths": [str(seeds)], "db": str(probe_db)},
+             "schedules": [{"cron": "*/5 * * * *", "timezone": "UTC"}]}
     prefect_yaml = tmp / "prefect.yaml"
-    prefect_yaml.write_text(yaml.safe_dump({"name": "newsflow-test", "deployments": [entry]}))
+    prefect_yaml.write_text(yaml.safe_dump({"name": "newsflow-test", "deployments": [entry, probe]}))
 
     port = _free_port()
     home = tmp / "prefect-home"
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
-    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
+    env.update(PREFECT_HOME=str(home), PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1",
+               NEWSFLOW_DB=db.name)
     log = tmp / "serve.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--prefect-yaml", str(prefect_yaml)],
+            [sys.executable, "-m", "flows.cli", "serve", "--port", str(port), "--prefect-yaml", str(prefect_yaml),
+             "--server-timeout", str(START_TIMEOUT)],
             cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    served = Served(process, f"http://127.0.0.1:{port}/api", port, home, seeds, db, log)
+    served = Served(process, f"http://127.0.0.1:{port}/api", port, home, seeds, db, probe_db, log)
     try:
         deadline = time.monotonic() + START_TIMEOUT
-        while True:
+        while True:  # request runs the moment the deployment is listed, as a user at the UI would
             served.tree |= _process_tree(process.pid)
-            if _get(f"{served.api_url}/deployments/name/{FLOW}/{NAME}")[0] == 200:
+            status, deployment = _get(f"{served.api_url}/deployments/name/{FLOW}/{PROBE}")
+            if status == 200:
+                for _ in range(3):
+                    served.early_statuses.append(_post(f"{served.api_url}/deployments/{deployment['id']}/create_flow_run"))
                 break
             assert process.poll() is None, f"newsflow serve exited ({process.returncode}):\n{served.log_tail()}"
             assert time.monotonic() < deadline, f"deployment not served in {START_TIMEOUT} s:\n{served.log_tail()}"
-            time.sleep(1)
+            time.sleep(0.1)
+        while "newsflow serve: ready" not in log.read_text():
+            assert process.poll() is None, f"newsflow serve exited ({process.returncode}):\n{served.log_tail()}"
+            assert time.monotonic() < deadline, f"serve never said it was ready:\n{served.log_tail()}"
+            time.sleep(0.2)
         yield served
     finally:
         if process.poll() is None:
@@ -185,7 +211,7 @@ def test_help_says_how_to_use_an_existing_api(capsys):
 
 
 def test_every_deployment_of_prefect_yaml_is_built_generically(tmp_path):
-    from flows.serve import ServeError, load_deployments
+    from flows.deployments import DeploymentError, load_deployments
 
     prefect_yaml = tmp_path / "prefect.yaml"
     prefect_yaml.write_text(yaml.safe_dump({"deployments": [
@@ -203,7 +229,7 @@ def test_every_deployment_of_prefect_yaml_is_built_generically(tmp_path):
     assert (sitemaps.schedules[0].schedule.cron, sitemaps.schedules[0].schedule.timezone) == ("30 4 * * *", "Europe/Paris")
     assert sitemaps.description == "daily"
     assert [d.name for d in load_deployments(prefect_yaml, ["ingest_stored/sitemaps-daily"])] == ["sitemaps-daily"]
-    with pytest.raises(ServeError, match="no deployment named nope"):
+    with pytest.raises(DeploymentError, match="no deployment named nope"):
         load_deployments(prefect_yaml, ["nope"])
 
 
@@ -247,7 +273,7 @@ def test_deployment_is_listed_with_its_cron_schedule(served, api):
     assert schedule["schedule"]["cron"] == "0 * * * *"
     assert schedule["schedule"]["timezone"] == "UTC"
     assert schedule["active"] is False  # as the test's prefect.yaml says: schedule keys pass through
-    assert deployment["parameters"] == {"paths": [str(served.seeds)], "db": str(served.db)}
+    assert deployment["parameters"] == {"paths": [str(served.seeds)]}  # no db: runs write NEWSFLOW_DB
     assert deployment["tags"] == ["source:stored"]
     assert deployment["work_pool_name"] is None  # served: runs execute in newsflow serve's children
     assert deployment["entrypoint"] == "flows/ingest_stored.py:ingest_stored"
@@ -279,8 +305,34 @@ def test_triggered_run_completes_with_its_artifact_and_warehouse_rows(served, ap
         runs = con.execute("SELECT status, prefect_flow_run_id FROM ingest_runs").fetchall()
     finally:
         con.close()
-    assert n_articles == 5
+    assert n_articles == 5  # in NEWSFLOW_DB (relative to where serve started), as the CLI would write
     assert runs == [("completed", str(flow_run.id))]
+
+
+def test_runs_requested_as_soon_as_deployments_are_listed_are_accepted_and_a_given_db_wins(served, api):
+    from prefect.client.orchestration import get_client
+
+    assert served.early_statuses == [201, 201, 201], served.log_tail()
+    final = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+    with get_client(sync_client=True) as client:
+        deadline = time.monotonic() + RUN_TIMEOUT
+        while True:
+            runs = client.request("POST", "/flow_runs/filter", json={  # typed filters send nulls here (422)
+                "deployments": {"name": {"any_": [PROBE]}}, "sort": "EXPECTED_START_TIME_ASC", "limit": 200,
+            }).json()
+            manual = [r for r in runs if not r["auto_scheduled"]]
+            if len(manual) == 3 and all(r["state_type"] in final for r in manual):
+                break
+            assert time.monotonic() < deadline, f"early runs not finished: {[r['state_type'] for r in manual]}"
+            time.sleep(1)
+    assert [r["state_type"] for r in manual] == ["COMPLETED"] * 3
+    assert any(r["auto_scheduled"] for r in runs)  # the scheduler was at work meanwhile
+    con = duckdb.connect(str(served.probe_db), read_only=True)
+    try:
+        landed = con.execute("SELECT prefect_flow_run_id FROM ingest_runs WHERE status = 'completed'").fetchall()
+        assert {r["id"] for r in manual} <= {run_id for (run_id,) in landed}
+    finally:
+        con.close()
 
 
 def test_ctrl_c_stops_serving_and_leaves_no_process(served):

@@ -20,8 +20,6 @@ import duckdb
 
 from warehouse.schema import migrate
 
-DEFAULT_DB = "data/news.duckdb"
-
 
 DEFAULT_LOCK_WAIT = 300.0
 """Seconds a load waits for another process (a user's DuckDB shell, a notebook) to free the file."""
@@ -32,11 +30,6 @@ _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (
 
 class WarehouseLocked(RuntimeError):
     """Another process kept the warehouse file locked past the wait limit; nothing was written."""
-
-
-def default_db() -> str:
-    """The warehouse file commands use when none is named: $NEWSFLOW_DB, else data/news.duckdb."""
-    return os.environ.get("NEWSFLOW_DB") or DEFAULT_DB
 
 
 def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 from warehouse.connection import reading
 
-PUBLIC_RELATIONS = (
-    "articles", "boilerplate_segments", "entities", "entity_mentions", "quotes", "sources", "ingest_runs",
-    "failures", "unique_articles", "v_stories", "cut_summary", "article_entities", "entity_timeline",
+PUBLIC_TABLES = (
+    "articles", "boilerplate_segments", "entities", "entity_mentions", "quotes", "sources", "ingest_runs", "failures",
 )
-"""What users query; internal bookkeeping (line keys, signatures, band keys, schema_version) stays out."""
+"""The tables users query; internal bookkeeping (line keys, signatures, band keys, schema_version) stays out.
+Every view is for users: all of them are exported, the ones added later included."""
 
 SNAPSHOT_LOCK_WAIT = 30.0
 
@@ -35,7 +35,10 @@ def export_snapshot(db: str | os.PathLike, out: str | os.PathLike | None = None)
     counts: dict[str, int] = {}
     try:
         with reading(db, SNAPSHOT_LOCK_WAIT) as con:
-            for name in PUBLIC_RELATIONS:
+            views = [name for (name,) in con.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' ORDER BY view_name"
+            ).fetchall()]
+            for name in (*PUBLIC_TABLES, *views):
                 target = str(staging / f"{name}.parquet").replace("'", "''")
                 con.execute(f"COPY (SELECT * FROM {name}) TO '{target}' (FORMAT parquet, COMPRESSION zstd)")
                 counts[name] = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
