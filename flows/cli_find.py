@@ -47,6 +47,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                         help="print the LOAD statement a DuckDB shell needs before calling search_articles(), and exit")
     search.set_defaults(handler=_search)
 
+    report = commands.add_parser(
+        "report",
+        help="write a self-contained HTML report with plots",
+        description="Write one HTML file (plots inline as SVG, no scripts, nothing fetched when it is opened): "
+        "articles per day by site, top entities and their mention timelines, top quoted speakers, what was cut "
+        "and why, duplicates and stories, runs and failures over time. Open it in any browser.",
+    )
+    report.add_argument("--db", help=_DB_HELP)
+    report.add_argument("--out", default="report.html", metavar="FILE", help="where to write it (default report.html)")
+    report.add_argument("--since", metavar="DATE",
+                        help="only articles published (undated: first seen) and runs started on or after DATE")
+    report.set_defaults(handler=_report)
+
 
 def _db(args: argparse.Namespace) -> str:
     from flows import settings
@@ -88,6 +101,18 @@ def _search(args: argparse.Namespace) -> int:
         print(f"newsflow search: the index of {', '.join(sorted(stale))} is behind the articles (a run did not "
               "finish); the next ingest run refreshes it, or add --reindex", file=sys.stderr)
     _print_rows(columns, rows, args.format)
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace) -> int:
+    from flows.report import write_report
+
+    try:
+        out = write_report(_db(args), args.out, args.since)
+    except Exception as exc:
+        print(f"newsflow report: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"wrote {out} ({out.stat().st_size / 1024:,.0f} KB): open it in a browser, e.g. file://{out.absolute()}")
     return EXIT_OK
 
 
