@@ -29,7 +29,9 @@ from flows import cli_find, settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
 
-_DB_HELP = f"warehouse file (default: $NEWSFLOW_DB, else {settings.DEFAULT_DB})"
+_DB_HELP = ("the warehouse: a DuckDB file, or ducklake:postgres:dbname=NAME host=HOST user=USER for a DuckLake on "
+            f"PostgreSQL (default: $NEWSFLOW_WAREHOUSE, else $NEWSFLOW_DB, else {settings.DEFAULT_DB})")
+_DATA_PATH_HELP = "folder of a new DuckLake's Parquet files (default: $NEWSFLOW_DATA_PATH; the lake remembers it)"
 _WEB_EXIT = (" Exit status: 0 everything landed or was unchanged, 1 some inputs failed (see the failures table), "
              "2 nothing could be ingested.")
 _WEB_COMMANDS = {
@@ -65,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_NOTHING
+    if getattr(args, "data_path", None):
+        os.environ["NEWSFLOW_DATA_PATH"] = args.data_path  # read where a lake is opened, flows included
     try:
         return args.handler(args)
     except CommandError as exc:
@@ -117,7 +121,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     if wanted("sql"):
         sql.add_argument("query", metavar="QUERY", help="the SQL query")
-        sql.add_argument("--db", help=_DB_HELP)
+        _add_warehouse_options(sql)
         sql.add_argument("--format", choices=("table", "csv", "json"), default="table",
                          help="table (default), csv, or json (one array of objects)")
         sql.add_argument("--max-width", type=_positive_int, default=160, metavar="N",
@@ -132,7 +136,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "DuckDB shell read the snapshot without touching the live file, so ingest runs never wait for an analysis.",
     )
     if wanted("export"):
-        export.add_argument("--db", help=_DB_HELP)
+        _add_warehouse_options(export)
         export.add_argument("--out", default=None, metavar="DIR",
                             help="snapshot folder (default: data/exports/<UTC timestamp>); must not exist yet")
         export.set_defaults(handler=_export)
@@ -144,9 +148,14 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _add_warehouse_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warehouse", "--db", dest="db", metavar="WAREHOUSE", help=_DB_HELP)
+    parser.add_argument("--data-path", metavar="DIR", help=_DATA_PATH_HELP)
+
+
 def _run_options(parser: argparse.ArgumentParser, defaults: settings.Settings) -> None:
     """Options every command that runs an ingest flow takes."""
-    parser.add_argument("--db", help=_DB_HELP)
+    _add_warehouse_options(parser)
     parser.add_argument("--workers", type=_positive_int, default=None, metavar="N",
                         help="extraction processes (default: one per core)")
     parser.add_argument("--no-entities", action="store_true",

@@ -84,6 +84,9 @@ def add_parser(commands: argparse._SubParsersAction, full: bool = True) -> None:
                        help="serve only these deployments (name in prefect.yaml, or flow/name); default: all")
     serve.add_argument("--server-timeout", type=float, default=SERVER_START_TIMEOUT, metavar="SECONDS",
                        help=f"how long a started server may take to answer (default {SERVER_START_TIMEOUT:.0f})")
+    serve.add_argument("--database", metavar="URL",
+                       help="database of a started server, e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/prefect "
+                       "for many workers (default: $PREFECT_API_DATABASE_CONNECTION_URL, else SQLite in PREFECT_HOME)")
     serve.set_defaults(handler=run)
 
 
@@ -92,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
     server: prefect_api.PrefectServer | None = None
     watchdog = ShutdownWatchdog(lambda: server)
     previous = {sig: signal.signal(sig, watchdog.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    if args.database:  # read by the `prefect server start` child
+        os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = args.database
     record: Path | None = None
     try:
         configured = os.environ.get("PREFECT_API_URL")

@@ -27,7 +27,8 @@ class Settings:
     """Every default a newsflow command or flow uses when it is not told otherwise."""
 
     db: str = DEFAULT_DB
-    """Warehouse file ($NEWSFLOW_DB); relative paths mean the working directory of the command or run."""
+    """Warehouse ($NEWSFLOW_WAREHOUSE, else $NEWSFLOW_DB): a DuckDB file (relative paths mean the working
+    directory of the command or run) or a `ducklake:postgres:...` spec (see warehouse/backends.py)."""
     lock_wait: float = 300.0
     """Seconds a load waits while another process (a DuckDB shell, a notebook) holds the warehouse file;
     past it the run fails and its unloaded batches wait for the next run."""
@@ -46,7 +47,8 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        return cls(db=env.get("NEWSFLOW_DB") or DEFAULT_DB, contact=env.get("NEWSFLOW_CONTACT") or None)
+        return cls(db=env.get("NEWSFLOW_WAREHOUSE") or env.get("NEWSFLOW_DB") or DEFAULT_DB,
+                   contact=env.get("NEWSFLOW_CONTACT") or None)
 
     def fetch_policy(self, **overrides) -> FetchPolicy:
         """The fetcher's policy: its own defaults, this contact, then `overrides` that are not None."""

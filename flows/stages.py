@@ -16,7 +16,6 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import groupby, islice, repeat
-from pathlib import Path
 
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -29,7 +28,7 @@ from extractors.entity_resolution import canonical_entities
 from extractors.quotes import extract_quotes
 from flows import settings
 from flows.search_upkeep import keep_search_current
-from warehouse import connection, lookups, runs
+from warehouse import backends, connection, lookups, runs
 from warehouse import load as batch_load
 from warehouse.records import LoadBatch
 
@@ -78,8 +77,7 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
     )
     record = RunRecord(flow_name, warehouse)
     started = time.perf_counter()
-    with warehouse.writing() as con:
-        record.run_id = runs.begin_run(con, flow_name, _prefect_run_id())
+    record.run_id = warehouse.write(lambda con: runs.begin_run(con, flow_name, _prefect_run_id()))
     status = "failed"
     try:
         yield record
@@ -89,16 +87,15 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
     finally:
         try:
             finish_wait = warehouse.lock_wait if status == "completed" else FINISH_LOCK_WAIT
-            with replace(warehouse, lock_wait=finish_wait).writing() as con:
-                summary = runs.finish_run(con, record.run_id, status)
-                failures = runs.run_failures(con, record.run_id)
+            summary, failures = replace(warehouse, lock_wait=finish_wait).write(
+                lambda con: (runs.finish_run(con, record.run_id, status), runs.run_failures(con, record.run_id)))
         except connection.WarehouseLocked as exc:
             logger.error("could not record the end of run %s: %s", record.run_id, exc)
             if status == "completed":
                 raise  # everything landed, but the run must not look done: the next run marks it interrupted
         else:
             summary["seconds"] = round(time.perf_counter() - started, 2)
-            summary["db"] = str(Path(warehouse.path).absolute())
+            summary["db"] = backends.describe(warehouse.path)
             record.summary = summary
             _publish_artifacts(record, summary, failures)
 
@@ -137,8 +134,7 @@ def load_batch(load: LoadBatch, record: RunRecord) -> None:
     No task retry: waiting for the lock (with backoff, up to the run's
     limit) is the retry, and a batch that cannot land is left for the next run whole.
     """
-    with record.warehouse.writing() as con:
-        batch_load.load_batch(con, record.run_id, load)
+    record.warehouse.write(lambda con: batch_load.load_batch(con, record.run_id, load))
     record.new_titles.extend(d.article.title for d in load.cleaned if d.article.title)
     get_run_logger().info(
         "loaded batch: %d new, %d updated, %d unchanged, %d duplicates, %d failed",

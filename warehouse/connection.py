@@ -1,8 +1,10 @@
-"""Opening the warehouse file: migration on connect, short connections, waiting out other processes' locks.
+"""Opening the warehouse: migration on connect, short connections, waiting out other processes' locks.
 
-DuckDB admits one writing process, or any number of read-only ones, per
-file, so every job (a batch's load, a lookup) holds a connection only for
-itself and waits with backoff while someone else holds the file.
+The warehouse is a DuckDB file or a DuckLake (see `backends`). DuckDB admits
+one writing process, or any number of read-only ones, per file, so every job
+(a batch's load, a lookup) holds a connection only for itself and waits with
+backoff while someone else holds the file. A DuckLake takes many writers at
+once: a write whose commit conflicts with another's is run again instead.
 """
 
 from __future__ import annotations
@@ -15,10 +17,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
+from warehouse import backends
 from warehouse.schema import migrate
+
+T = TypeVar("T")
 
 
 DEFAULT_LOCK_WAIT = 300.0
@@ -32,8 +38,17 @@ class WarehouseLocked(RuntimeError):
     """Another process kept the warehouse file locked past the wait limit; nothing was written."""
 
 
+_migrated_lakes: set[str] = set()
+"""Lakes this process has migrated: a file is checked on each writable connect, a lake (a remote catalog) once."""
+
+
 def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file; a writable connection creates and migrates it."""
+    """Open the warehouse (a file path or a `ducklake:` spec); a writable connection creates and migrates it."""
+    if backends.is_ducklake(path):
+        if not read_only and str(path) not in _migrated_lakes:
+            backends.committed(lambda: backends.lake_connection(str(path)), migrate)
+            _migrated_lakes.add(str(path))
+        return backends.lake_connection(str(path))
     path = Path(path)
     if read_only:
         if not path.exists():
@@ -63,6 +78,11 @@ class Warehouse:
     def writing(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         return writing(self.path, self.lock_wait, self.on_wait)
 
+    def write(self, job: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+        """Run a write job (one transaction, re-runnable) on its own connection; on a DuckLake it runs
+        again when another writer's commit conflicted with it."""
+        return write(self.path, job, self.lock_wait, self.on_wait)
+
     def reading(self) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
         return reading(self.path, self.lock_wait, self.on_wait)
 
@@ -72,6 +92,14 @@ def writing(
 ) -> contextlib.AbstractContextManager[duckdb.DuckDBPyConnection]:
     """A write connection held for one short job (a batch's load), so other processes get turns."""
     return _held(path, False, wait_seconds, on_wait)
+
+
+def write(
+    path: str | os.PathLike, job: Callable[[duckdb.DuckDBPyConnection], T], wait_seconds: float = DEFAULT_LOCK_WAIT,
+    on_wait: Callable[[str], None] | None = None,
+) -> T:
+    """`Warehouse.write` for a path."""
+    return backends.committed(lambda: open_waiting(path, False, wait_seconds, on_wait), job, on_wait)
 
 
 def reading(

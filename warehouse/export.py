@@ -13,6 +13,7 @@ import os
 import shutil
 from pathlib import Path
 
+from warehouse.backends import is_ducklake
 from warehouse.connection import reading
 
 PUBLIC_TABLES = (
@@ -26,7 +27,8 @@ SNAPSHOT_LOCK_WAIT = 30.0
 
 def export_snapshot(db: str | os.PathLike, out: str | os.PathLike | None = None) -> tuple[Path, dict[str, int]]:
     """Write each public table and view to `<out>/<name>.parquet`; returns the folder and row counts."""
-    folder = Path(out) if out else Path(db).parent / "exports" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    base = Path("data") if is_ducklake(db) else Path(db).parent
+    folder = Path(out) if out else base / "exports" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     if folder.exists():
         raise FileExistsError(f"{folder} exists already: a snapshot is never written over another")
     staging = folder.with_name(f".{folder.name}.partial")

@@ -16,11 +16,17 @@ import pandas as pd
 
 from extractors.entity_resolution import entity_id
 from extractors.gazetteer import lookup
+from warehouse.backends import begin_write, rollback, upsert
 from warehouse.frames import frames, strings
 from warehouse.lookups import stored_hashes
 from warehouse.records import CleanedDocument, DuplicateDocument, LoadBatch, SourceState
 from warehouse.stories import link_near_duplicates
 
+SOURCE_COLUMNS = (
+    "url", "kind", "requested_url", "discovered_from", "article_id", "etag", "last_modified", "body_hash",
+    "last_status", "last_outcome", "last_error", "last_fetched_at", "last_changed_at", "consecutive_failures",
+    "first_seen_at",
+)
 ARTICLE_COLUMNS = (
     "article_id", "source_uri", "url", "site", "title", "subtitle", "authors", "published_at",
     "published_on", "published_utc_offset", "published_date_only", "section", "language", "body", "word_count",
@@ -35,7 +41,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
     so two overlapping runs that extracted the same documents never write
     them twice or count them twice: the second finds them landed.
     """
-    con.begin()
+    begin_write(con)
     try:
         _settle_against_stored(con, batch)
         con.execute("CREATE OR REPLACE TEMP TABLE touched (entity_id VARCHAR)")
@@ -62,10 +68,9 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
         if batch.robots:
             robots = pd.DataFrame({"site": strings(batch.robots), "body": strings(batch.robots.values())})
             with frames(con, robots=robots):
-                con.execute(
-                    "INSERT INTO robots_txt SELECT site, body, now()::TIMESTAMP FROM robots ON CONFLICT (site)"
-                    " DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at"
-                )
+                upsert(con, "robots_txt", "site", ["site", "body", "fetched_at"],
+                       "SELECT site, body, now()::TIMESTAMP AS fetched_at FROM robots",
+                       {"body": "excluded.body", "fetched_at": "excluded.fetched_at"})
         con.execute(
             """
             UPDATE ingest_runs SET n_seen = n_seen + ?, n_new = n_new + ?, n_updated = n_updated + ?,
@@ -80,7 +85,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
         con.execute("DROP TABLE touched")
         con.commit()
     except Exception:
-        con.rollback()
+        rollback(con)
         raise
 
 
@@ -153,13 +158,9 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
         _insert_entities(con, [doc for doc in cleaned if doc.entity_status is not None])
         if not lines.empty:
             con.execute("INSERT INTO document_lines SELECT * FROM lines")
-            con.execute(
-                """
-                INSERT INTO line_key_docs
-                SELECT line_key, count(*) FROM (SELECT unnest(line_keys) AS line_key FROM lines) GROUP BY ALL
-                ON CONFLICT (line_key) DO UPDATE SET n_docs = n_docs + excluded.n_docs
-                """
-            )
+            upsert(con, "line_key_docs", "line_key", ["line_key", "n_docs"],
+                   "SELECT line_key, count(*) AS n_docs FROM (SELECT unnest(line_keys) AS line_key FROM lines) GROUP BY ALL",
+                   {"n_docs": "line_key_docs.n_docs + excluded.n_docs"})
 
 
 def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: list[DuplicateDocument]) -> None:
@@ -201,31 +202,32 @@ def _upsert_sources(con: duckdb.DuckDBPyConnection, sources: list[SourceState]) 
         "last_error": strings(s.error for s in latest.values()),
         "last_fetched_at": pd.to_datetime([s.fetched_at for s in latest.values()]),
     })
+    fetched_now = "excluded.last_outcome = 'fetched'"  # in the updates, `sources.x` is the stored value
     with frames(con, fetched=frame):
-        con.execute(
+        upsert(
+            con, "sources", "url", SOURCE_COLUMNS,
             """
-            INSERT INTO sources
             SELECT url, kind, requested_url, discovered_from, article_id, etag, last_modified, body_hash,
                    last_status, last_outcome, last_error, last_fetched_at,
-                   CASE WHEN last_outcome = 'fetched' THEN last_fetched_at END,
-                   CASE WHEN last_outcome = 'failed' THEN 1 ELSE 0 END, last_fetched_at
+                   CASE WHEN last_outcome = 'fetched' THEN last_fetched_at END AS last_changed_at,
+                   CASE WHEN last_outcome = 'failed' THEN 1 ELSE 0 END AS consecutive_failures,
+                   last_fetched_at AS first_seen_at
             FROM fetched
-            ON CONFLICT (url) DO UPDATE SET
-                kind = excluded.kind, requested_url = excluded.requested_url,
-                discovered_from = coalesce(excluded.discovered_from, discovered_from),
-                article_id = coalesce(excluded.article_id, article_id),
-                etag = CASE WHEN excluded.last_outcome = 'fetched' THEN excluded.etag ELSE etag END,
-                last_modified = CASE WHEN excluded.last_outcome = 'fetched'
-                                     THEN excluded.last_modified ELSE last_modified END,
-                body_hash = CASE WHEN excluded.last_outcome = 'fetched' THEN excluded.body_hash ELSE body_hash END,
-                last_changed_at = CASE WHEN excluded.last_outcome = 'fetched'
-                                            AND excluded.body_hash IS DISTINCT FROM body_hash
-                                       THEN excluded.last_fetched_at ELSE last_changed_at END,
-                last_status = excluded.last_status, last_outcome = excluded.last_outcome,
-                last_error = excluded.last_error, last_fetched_at = excluded.last_fetched_at,
-                consecutive_failures = CASE WHEN excluded.last_outcome = 'failed'
-                                            THEN consecutive_failures + 1 ELSE 0 END
-            """
+            """,
+            {
+                "kind": "excluded.kind", "requested_url": "excluded.requested_url",
+                "discovered_from": "coalesce(excluded.discovered_from, sources.discovered_from)",
+                "article_id": "coalesce(excluded.article_id, sources.article_id)",
+                "etag": f"CASE WHEN {fetched_now} THEN excluded.etag ELSE sources.etag END",
+                "last_modified": f"CASE WHEN {fetched_now} THEN excluded.last_modified ELSE sources.last_modified END",
+                "body_hash": f"CASE WHEN {fetched_now} THEN excluded.body_hash ELSE sources.body_hash END",
+                "last_changed_at": f"CASE WHEN {fetched_now} AND excluded.body_hash IS DISTINCT FROM sources.body_hash"
+                                   " THEN excluded.last_fetched_at ELSE sources.last_changed_at END",
+                "last_status": "excluded.last_status", "last_outcome": "excluded.last_outcome",
+                "last_error": "excluded.last_error", "last_fetched_at": "excluded.last_fetched_at",
+                "consecutive_failures": "CASE WHEN excluded.last_outcome = 'failed'"
+                                        " THEN sources.consecutive_failures + 1 ELSE 0 END",
+            },
         )
 
 
@@ -275,10 +277,11 @@ def _insert_entities(con: duckdb.DuckDBPyConnection, docs: list[CleanedDocument]
         con.execute("INSERT INTO entity_mentions SELECT * FROM new_mentions")
         con.execute("INSERT INTO quotes BY NAME SELECT * FROM new_quotes")
         con.execute("INSERT INTO entity_runs SELECT * FROM ran")
-        con.execute(
-            "INSERT INTO entities SELECT entity_id, key, name, label, [], 0, 0, 0, geonames_id, country_code,"
-            " wikidata_id FROM new_entities ON CONFLICT (entity_id) DO NOTHING"
-        )
+        upsert(con, "entities", "entity_id",
+               ["entity_id", "key", "name", "label", "aliases", "n_mentions", "n_articles", "n_stories",
+                "geonames_id", "country_code", "wikidata_id"],
+               "SELECT entity_id, key, name, label, []::VARCHAR[] AS aliases, 0 AS n_mentions, 0 AS n_articles,"
+               " 0 AS n_stories, geonames_id, country_code, wikidata_id FROM new_entities", None)
         con.execute(  # an entity stored before the gazetteer (migration 5) takes its ids when next mentioned
             "UPDATE entities SET geonames_id = n.geonames_id, country_code = n.country_code, wikidata_id = n.wikidata_id"
             " FROM (SELECT entity_id, any_value(geonames_id) AS geonames_id, any_value(country_code) AS country_code,"
@@ -334,13 +337,12 @@ def _forget_children(con: duckdb.DuckDBPyConnection, relation: str) -> None:
 
 def _upsert_articles(con: duckdb.DuckDBPyConnection, run_id: str, relation: str) -> None:
     columns = ", ".join(ARTICLE_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in ARTICLE_COLUMNS if c != "article_id")
-    con.execute(
-        f"""
-        INSERT INTO articles ({columns}, first_seen_at, last_seen_at, updated_at, run_id)
-        SELECT {columns}, now()::TIMESTAMP, now()::TIMESTAMP, now()::TIMESTAMP, ? FROM {relation}
-        ON CONFLICT (article_id) DO UPDATE SET {updates},
-            last_seen_at = excluded.last_seen_at, updated_at = excluded.updated_at, run_id = excluded.run_id
-        """,
+    updates = {c: f"excluded.{c}" for c in ARTICLE_COLUMNS if c != "article_id"}
+    upsert(
+        con, "articles", "article_id", [*ARTICLE_COLUMNS, "first_seen_at", "last_seen_at", "updated_at", "run_id"],
+        f"SELECT {columns}, now()::TIMESTAMP AS first_seen_at, now()::TIMESTAMP AS last_seen_at,"
+        f" now()::TIMESTAMP AS updated_at, ?::VARCHAR AS run_id FROM {relation}",
+        {**updates, "last_seen_at": "excluded.last_seen_at", "updated_at": "excluded.updated_at",
+         "run_id": "excluded.run_id"},
         [run_id],
     )

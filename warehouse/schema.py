@@ -3,11 +3,19 @@
 Each migration runs once, in its own transaction, and records its number in
 `schema_version`; connecting to an older file brings it up to date. Add new
 migrations at the end; never edit one that has shipped.
+
+The same migrations build a DuckLake warehouse, less what DuckLake cannot
+keep: primary keys and unique constraints are dropped (the loads keep their
+keys unique, see `backends.upsert`) and indexes are not created.
 """
 
 from __future__ import annotations
 
+import re
+
 import duckdb
+
+from warehouse.backends import begin_write, on_lake, rollback
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -233,9 +241,20 @@ MIGRATIONS: list[tuple[int, str, str]] = [
 LATEST_VERSION = MIGRATIONS[-1][0]
 
 
+_KEY_CLAUSE = re.compile(r",\s*(?:PRIMARY\s+KEY|UNIQUE)\s*\([^)]*\)", re.IGNORECASE)
+_KEY_CONSTRAINT = re.compile(r"\s+(?:PRIMARY\s+KEY|UNIQUE)\b", re.IGNORECASE)
+_INDEX = re.compile(r"\bCREATE\s+(?:UNIQUE\s+)?INDEX\b[^;]*;", re.IGNORECASE)
+
+
+def for_ducklake(sql: str) -> str:
+    """A migration as DuckLake takes it: no key constraints, no indexes (it supports neither)."""
+    return _KEY_CONSTRAINT.sub("", _KEY_CLAUSE.sub("", _INDEX.sub("", sql)))
+
+
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
     exists = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        "SELECT count(*) FROM information_schema.tables"
+        " WHERE table_name = 'schema_version' AND table_catalog = current_database()"
     ).fetchone()[0]
     if not exists:
         return 0
@@ -243,24 +262,36 @@ def current_version(con: duckdb.DuckDBPyConnection) -> int:
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply every migration newer than the file's version; returns the new version."""
-    con.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version ("
-        " version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
-    )
+    """Apply every migration newer than the warehouse's version; returns the new version.
+
+    `write_epoch` is one row every write transaction bumps (`begin_write`), so
+    that concurrent writers to a lake conflict and retry; migrations claim it too.
+    """
+    lake = on_lake(con)
+    con.begin()
+    try:
+        ledger = ("CREATE TABLE IF NOT EXISTS schema_version ("
+                  " version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)")
+        con.execute(for_ducklake(ledger) if lake else ledger)
+        con.execute("CREATE TABLE IF NOT EXISTS write_epoch (epoch BIGINT NOT NULL)")
+        con.execute("INSERT INTO write_epoch SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM write_epoch)")
+        con.commit()
+    except Exception:
+        rollback(con)
+        raise
     version = current_version(con)
     for number, description, sql in MIGRATIONS:
         if number <= version:
             continue
-        con.begin()
+        begin_write(con)
         try:
-            con.execute(sql)
+            con.execute(for_ducklake(sql) if lake else sql)
             con.execute(
                 "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)", [number, description]
             )
             con.commit()
         except Exception:
-            con.rollback()
+            rollback(con)
             raise
         version = number
     return version
