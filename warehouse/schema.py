@@ -243,12 +243,28 @@ LATEST_VERSION = MIGRATIONS[-1][0]
 
 _KEY_CLAUSE = re.compile(r",\s*(?:PRIMARY\s+KEY|UNIQUE)\s*\([^)]*\)", re.IGNORECASE)
 _KEY_CONSTRAINT = re.compile(r"\s+(?:PRIMARY\s+KEY|UNIQUE)\b", re.IGNORECASE)
-_INDEX = re.compile(r"\bCREATE\s+(?:UNIQUE\s+)?INDEX\b[^;]*;", re.IGNORECASE)
+_INDEX = re.compile(r"\b(?:CREATE\s+(?:UNIQUE\s+)?|DROP\s+)INDEX\b[^;]*;", re.IGNORECASE)
+
+
+_RETYPE_USING = re.compile(
+    r"\bALTER\s+TABLE\s+(?P<table>\w+)\s+ALTER\s+(?:COLUMN\s+)?(?P<column>\w+)\s+(?:SET\s+DATA\s+)?TYPE\s+"
+    r"(?P<type>[^;]+?)\s+USING\s+(?P<expression>[^;]+);", re.IGNORECASE)
+
+
+def _retype_by_copy(match: re.Match) -> str:
+    """DuckLake changes a column's type only by a plain cast: a USING expression becomes a new column
+    filled from it, which then takes the old one's name (and moves to the end of the table)."""
+    table, column, kind, expression = match["table"], match["column"], match["type"], match["expression"]
+    return (f"ALTER TABLE {table} ADD COLUMN {column}__retyped {kind}; "
+            f"UPDATE {table} SET {column}__retyped = {expression}; "
+            f"ALTER TABLE {table} DROP COLUMN {column}; "
+            f"ALTER TABLE {table} RENAME {column}__retyped TO {column};")
 
 
 def for_ducklake(sql: str) -> str:
-    """A migration as DuckLake takes it: no key constraints, no indexes (it supports neither)."""
-    return _KEY_CONSTRAINT.sub("", _KEY_CLAUSE.sub("", _INDEX.sub("", sql)))
+    """A migration as DuckLake takes it: no key constraints, no indexes made or dropped (it has neither),
+    type changes with an expression done by copy."""
+    return _RETYPE_USING.sub(_retype_by_copy, _KEY_CONSTRAINT.sub("", _KEY_CLAUSE.sub("", _INDEX.sub("", sql))))
 
 
 def current_version(con: duckdb.DuckDBPyConnection) -> int:
