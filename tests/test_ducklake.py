@@ -19,7 +19,7 @@ from postgres import scratch_database
 from flows.ingest_stored import ingest_stored
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
 from warehouse import backends, connection, schema
-from warehouse.export import PUBLIC_RELATIONS
+from warehouse.export import PUBLIC_TABLES
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -44,21 +44,23 @@ def _lake_rows(lake: str, sql: str) -> list[tuple]:
         con.close()
 
 
-def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, list[tuple[str, str]]]:
-    """Every table and view of a catalog's main schema, with the (column, type)s a query of it returns.
-    (DESCRIBE, not information_schema: a file's view keeps the columns it had when created there.)"""
+def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> dict[str, dict[str, str]]:
+    """Every table and view of a catalog's main schema, with the type of each column a query of it returns.
+    (DESCRIBE, not information_schema: a file's view keeps the columns it had when created there. By name,
+    not position: a column a lake retyped by copy comes last.)"""
     names = [name for (name,) in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main'",
         [catalog]).fetchall()]
-    return {name: [(column, data_type) for column, data_type, *_ in
-                   con.execute(f"DESCRIBE SELECT * FROM {catalog}.{name}").fetchall()] for name in names}
+    return {name: {column: data_type for column, data_type, *_ in
+                   con.execute(f"DESCRIBE SELECT * FROM {catalog}.{name}").fetchall()} for name in names}
 
 
-def _differences_query(relations: dict[str, list[tuple[str, str]]]) -> str:
+def _differences_query(relations: dict[str, dict[str, str]]) -> str:
     """One query: for each relation, the rows one warehouse has and the other has not (as a multiset)."""
     parts = []
     for name, columns in sorted(relations.items()):
-        kept = ", ".join(f'"{c}"' for c, t in columns if c not in VOLATILE_COLUMNS and not t.startswith("TIMESTAMP"))
+        kept = ", ".join(f'"{c}"' for c, t in sorted(columns.items())
+                         if c not in VOLATILE_COLUMNS and not t.startswith("TIMESTAMP"))
         if not kept:  # write_epoch: how many writes, not what they wrote
             continue
         parts.append(
@@ -80,7 +82,7 @@ def test_seeds_into_ducklake_give_the_same_schema_and_rows_as_into_the_file(seed
         file_relations, lake_relations = _relations(con, "file"), _relations(con, "lake")
         # Every table and view the migrations make, same columns, same types (the file has the search
         # index's tables besides: fts needs macros and indexes, which DuckLake has not).
-        assert set(PUBLIC_RELATIONS) <= set(lake_relations)
+        assert set(PUBLIC_TABLES) <= set(lake_relations)
         assert lake_relations == {name: file_relations.get(name) for name in lake_relations}
         differing = con.execute(_differences_query(lake_relations)).fetchall()
     finally:
