@@ -20,6 +20,7 @@ from extractors.signatures import article_id, content_hash
 from extractors.stored_files import read_document, source_uri
 from extractors.text_cleaning import clean_text, line_key
 from extractors.urls import canonical_url, page_url
+from extractors.words import word_count
 
 
 MIN_BODY_WORDS = 10
@@ -93,7 +94,7 @@ def extract_checked(
         article = extract_article(kind, text, recurring, url)
     except Exception as exc:  # a broken page must not sink the batch
         return ExtractionResult(None, f"{type(exc).__name__}: {exc}")
-    words = len(article.body.split())
+    words = word_count(article.body)
     if words < MIN_BODY_WORDS:
         return ExtractionResult(None, f"no story text found in the document ({words} words left)")
     return ExtractionResult(article, signature=tuple(story_signature(article.body)))

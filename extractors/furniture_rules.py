@@ -22,6 +22,7 @@ from functools import cache
 from typing import NamedTuple
 
 from extractors.text_metadata import parse_meta_line
+from extractors.words import token_count
 
 _SENTENCE_END = re.compile(r"[.!?:;][\"'”’)\]]*$")
 _WORD = re.compile(r"[^\W_]+")
@@ -47,7 +48,7 @@ class LineView(NamedTuple):
     def of(cls, position: int, text: str) -> LineView:
         stripped = text.strip()
         tokens = _WORD.findall(stripped.lower())
-        words = len(tokens)
+        words = token_count(tokens)
         is_prose = words >= 20 or (words >= 8 and _SENTENCE_END.search(stripped) is not None)
         is_title_like = 2 <= words <= 24 and not stripped.endswith((".", "!", ":", ";"))
         return cls(position, stripped, tokens, words, is_prose, is_title_like)

@@ -24,9 +24,9 @@ from readability import Document as ReadabilityDocument
 from extractors.language import detect_language
 from extractors.metadata import html_metadata
 from extractors.model import Article
+from extractors.words import word_count
 
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
-_WORD = re.compile(r"\w+")
 
 FALLBACK_MIN_WORDS = 150
 """Under this many words from trafilatura, readability gets a second look.
@@ -60,7 +60,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
     )
     body = _paragraphs(document.text or "") if document is not None else ""
     extractor = "trafilatura"
-    if len(body.split()) < FALLBACK_MIN_WORDS:
+    if word_count(body) < FALLBACK_MIN_WORDS:
         fallback = readability_body(html)
         if _prefer_fallback(body, fallback):
             body, extractor = fallback, "readability"
@@ -113,7 +113,7 @@ def _prefer_fallback(body: str, fallback: str) -> bool:
     trafilatura keeps the standfirst and readability the posts, and both
     belong to the story (TheTelegraph_1 in fundus-eval).
     """
-    kept, found = len(_WORD.findall(body)), len(_WORD.findall(fallback))
+    kept, found = word_count(body), word_count(fallback)
     return found >= max(FALLBACK_MIN_GAIN * kept, FALLBACK_MIN_BODY_WORDS)
 
 

@@ -11,6 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from extractors.words import word_count
+
 _MONTH_NAMES = [
     # en, fr, de, es, it
     "jan january janvier januar enero gennaio",
@@ -37,6 +39,8 @@ _DATE_PATTERNS = [
         rf"\b{_MONTH}\s+{_DAY},?\s*{_YEAR}",  # May 2, 2025 / May 02,2025 / FEB 28 2024
         rf"\b{_DAY}\.?\s+(?:de\s+)?{_MONTH},?\s+(?:de\s+)?{_YEAR}",  # 2 Mar 2024 / 6. März 2025 / 6 de marzo de 2025
         rf"\b(?P<day_num>\d{{1,2}})[./](?P<month_num>\d{{1,2}})[./]{_YEAR}\b",  # 14/03/2025, 14.03.2025 (day first)
+        rf"{_YEAR}\s*[年년]\s*(?P<month_num>[01]?\d)\s*[月월]\s*(?P<day_num>[0-3]?\d)\s*[日일]",  # 2025年1月13日, 2025년 1월 13일
+        rf"\b{_YEAR}\.\s?(?P<month_num>[01]?\d)\.\s?(?P<day_num>[0-3]?\d)\b\.?",  # 2025.01.13, 2025. 1. 13. (year first)
     )
 ]
 _DIGIT = re.compile(r"\d")
@@ -82,7 +86,7 @@ _BY_AFTER_DATE = re.compile(r"\bby\s+(?P<names>[^|]+)$", re.IGNORECASE)
 
 
 _TIME_AFTER_DATE = re.compile(
-    r"^[T\s,]*(?:at|um|à|a las|alle|kl\.?|-|–|\|)?\s*(?P<hour>[0-2]?\d)[:.h](?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?"
+    r"^[T\s,]*(?:at|um|à|a las|alle|kl\.?|-|–|\|)?\s*(?P<hour>[0-2]?\d)\s?[:.h時시]\s?(?P<minute>[0-5]\d)(?::(?P<second>[0-5]\d))?[分분]?"
     r"(?:[.,]\d+)?\s*(?P<ampm>[ap]\.?\s?m\.?(?![a-z]))?(?:\s*uhr)?\s*\(?(?P<zone>Z\b|(?:UTC|GMT)?\s*[+\-−]\s*\d{1,2}(?::?\d{2})?|"
     r"[A-Z]{2,5}\b)?",
     re.IGNORECASE,
@@ -173,10 +177,10 @@ def _first_date_start(text: str) -> int:
 def _is_dateline_shaped(line: str) -> bool:
     """A dateline is short or starts with a publishing verb; a long sentence
     that merely mentions a date (caption, quote, story text) is not one."""
-    words = line.split()
-    if len(words) > _MAX_DATELINE_WORDS and not _DATELINE_LEAD.match(line):
+    words = word_count(line)
+    if words > _MAX_DATELINE_WORDS and not _DATELINE_LEAD.match(line):
         return False
-    return not (len(words) > 6 and _SENTENCE_END.search(line.strip()) and not _DATELINE_LEAD.match(line))
+    return not (words > 6 and _SENTENCE_END.search(line.strip()) and not _DATELINE_LEAD.match(line))
 
 
 def parse_dateline(line: str) -> dt.datetime | None:
@@ -206,7 +210,7 @@ def parse_byline(line: str) -> list[str]:
     What follows a spaced dash or bar is the outlet ("By Jo Roe - The Times").
     """
     match = _BY_PREFIX.match(line.strip())
-    if not match or len(line.split()) > 16:
+    if not match or word_count(line) > 16:
         return []
     return split_names(_OUTLET_SUFFIX.sub("", match.group("names")))
 
@@ -218,7 +222,7 @@ def parse_name_line(line: str) -> list[str]:
     only trust this next to a dateline.
     """
     text = line.strip()
-    if len(text.split()) > 10:
+    if word_count(text) > 10:
         return []
     text = _OUTLET_SUFFIX.sub("", _HANDLE.sub("", text))
     names = split_names(text)
@@ -245,7 +249,7 @@ _SECTION_DATE_AUTHOR = re.compile(r"^(?P<section>[A-Z][\w&' ]{1,30}?)\s+(?P<rest
 def parse_section_date_author(line: str) -> MetaLine | None:
     """A "Section Date | Author" header line, e.g. "Politics May 02,2025 | Jo Roe"."""
     match = _SECTION_DATE_AUTHOR.match(line.strip())
-    if not match or len(line.split()) > 16:
+    if not match or word_count(line) > 16:
         return None
     stated = parse_stated_datetime(match.group("rest"))
     authors = split_names(match.group("author"))
@@ -280,7 +284,7 @@ def parse_meta_line(line: str) -> MetaLine | None:
 
 def section_label(text: str) -> str | None:
     """A short capitalised label ("Politics", "Books & the Arts"): not a weekday, not glued menu text."""
-    if not text or not text[0].isupper() or len(text.split()) > _SECTION_MAX_WORDS:
+    if not text or not text[0].isupper() or word_count(text) > _SECTION_MAX_WORDS:
         return None
     if _WEEKDAY.match(text) or _GLUED_WORDS.search(text):
         return None

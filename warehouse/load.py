@@ -16,6 +16,7 @@ import pandas as pd
 
 from extractors.entity_resolution import entity_id
 from extractors.gazetteer import lookup
+from extractors.words import word_count
 from warehouse.backends import begin_write, rollback, upsert
 from warehouse.frames import frames, strings
 from warehouse.lookups import stored_hashes
@@ -124,7 +125,7 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
         [
             (
                 doc.article_id, doc.source_uri, a.url, a.site, a.title, a.subtitle, list(a.authors),
-                a.published_at, *_published_as_stated(a), a.section, a.language, a.body, len(a.body.split()),
+                a.published_at, *_published_as_stated(a), a.section, a.language, a.body, word_count(a.body),
                 doc.content_hash,
                 None, a.extractor, None,
             )
