@@ -2,7 +2,7 @@
 
 Every function takes an open connection (read-only is enough) and returns a DataFrame with the
 columns its docstring lists; the callers hold the connection only for the call. Dates filter on
-the day of `published_at` (inclusive), except where a function says otherwise.
+the page's own publication day, `published_on` (inclusive), except where a function says otherwise.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def articles(con, since=None, until=None, site=None, language=None, copies: bool
     """ARTICLE_COLUMNS, newest first; copies of a story only with `copies=True`."""
     sql = (
         f"SELECT {', '.join(ARTICLE_COLUMNS)} FROM articles"
-        f" WHERE {_dated('published_at')} AND ($site IS NULL OR site = $site)"
+        f" WHERE {_dated('published_on')} AND ($site IS NULL OR site = $site)"
         " AND ($language IS NULL OR language = $language) AND ($copies OR duplicate_of IS NULL)"
         " ORDER BY published_at DESC NULLS LAST, first_seen_at DESC, article_id"
         + (" LIMIT $limit" if limit is not None else "")
@@ -73,9 +73,9 @@ def entity_daily(con, entity_id: str, by_site: bool = False) -> pd.DataFrame:
     site = "coalesce(a.site, '(no site)') AS site, " if by_site else ""
     return _frame(
         con,
-        f"SELECT a.published_at::DATE AS day, {site}count(DISTINCT m.article_id) AS articles, count(*) AS mentions"
+        f"SELECT a.published_on AS day, {site}count(DISTINCT m.article_id) AS articles, count(*) AS mentions"
         " FROM entity_mentions m JOIN articles a USING (article_id)"
-        " WHERE m.entity_id = $entity AND a.published_at IS NOT NULL GROUP BY ALL ORDER BY ALL",
+        " WHERE m.entity_id = $entity AND a.published_on IS NOT NULL GROUP BY ALL ORDER BY ALL",
         {"entity": entity_id},
     )
 
@@ -99,7 +99,7 @@ def quotes(con, speaker=None, since=None, until=None, article_id=None, limit: in
     sql = (
         "SELECT q.article_id, a.title, a.published_at, a.site, q.speaker, q.speaker_role, q.quote,"
         " q.start_char, q.end_char FROM quotes q JOIN articles a USING (article_id)"
-        f" WHERE {_dated('a.published_at')} AND ($article IS NULL OR q.article_id = $article)"
+        f" WHERE {_dated('a.published_on')} AND ($article IS NULL OR q.article_id = $article)"
         " AND ($name IS NULL OR lower(q.speaker) = lower($name) OR q.speaker_entity_id IN"
         f" (SELECT entity_id FROM entities WHERE {ENTITY_MATCH}))"
         " ORDER BY a.published_at NULLS LAST, q.article_id, q.start_char"
@@ -175,7 +175,7 @@ def totals(con, since=None) -> dict:
         " count(*) FILTER (WHERE duplicate_kind = 'identical') AS identical_copies,"
         " count(*) FILTER (WHERE duplicate_kind = 'near') AS near_copies,"
         " count(DISTINCT site) AS sites, count(*) FILTER (WHERE published_at IS NULL) AS undated,"
-        " min(published_at)::DATE AS first_day, max(published_at)::DATE AS last_day,"
+        " min(published_on) AS first_day, max(published_on) AS last_day,"
         " (SELECT count(*) FROM entities) AS entities, (SELECT count(*) FROM quotes) AS quotes,"
         " (SELECT count(*) FROM ingest_runs WHERE $since IS NULL OR started_at >= CAST($since AS DATE)) AS runs,"
         " (SELECT count(*) FROM failures WHERE $since IS NULL OR occurred_at >= CAST($since AS DATE)) AS failures"
@@ -189,8 +189,8 @@ def articles_per_day(con, since=None) -> pd.DataFrame:
     """day, site ('(no site)' when unknown), articles: dated articles per publication day and site."""
     return _frame(
         con,
-        "SELECT published_at::DATE AS day, coalesce(site, '(no site)') AS site, count(*) AS articles"
-        f" FROM articles a WHERE published_at IS NOT NULL AND {_ARTICLE_SINCE} GROUP BY ALL ORDER BY ALL",
+        "SELECT published_on AS day, coalesce(site, '(no site)') AS site, count(*) AS articles"
+        f" FROM articles a WHERE published_on IS NOT NULL AND {_ARTICLE_SINCE} GROUP BY ALL ORDER BY ALL",
         {"since": since},
     )
 
@@ -199,9 +199,9 @@ def entity_days(con, entity_ids: list[str], since=None) -> pd.DataFrame:
     """entity_id, day, mentions: mentions per publication day of the given entities."""
     return _frame(
         con,
-        "SELECT m.entity_id, a.published_at::DATE AS day, count(*) AS mentions"
+        "SELECT m.entity_id, a.published_on AS day, count(*) AS mentions"
         " FROM entity_mentions m JOIN articles a USING (article_id)"
-        f" WHERE m.entity_id IN (SELECT unnest($ids)) AND a.published_at IS NOT NULL AND {_ARTICLE_SINCE}"
+        f" WHERE m.entity_id IN (SELECT unnest($ids)) AND a.published_on IS NOT NULL AND {_ARTICLE_SINCE}"
         " GROUP BY ALL ORDER BY ALL",
         {"ids": list(entity_ids), "since": since},
     )
