@@ -96,7 +96,7 @@ def extract_checked(
         return ExtractionResult(None, f"{type(exc).__name__}: {exc}")
     words = word_count(article.body)
     if words < MIN_BODY_WORDS:
-        return ExtractionResult(None, f"no story text found in the document ({words} words left)")
+        return ExtractionResult(None, f"no story text found: {words} words read as story, {MIN_BODY_WORDS} needed")
     return ExtractionResult(article, signature=tuple(story_signature(article.body)))
 
 

@@ -167,7 +167,8 @@ _RATING = re.compile(
 _COMMENTS = re.compile(
     r"leave (?:a|your) comments?|join the (?:conversation|discussion)|add a comment|be the first to comment|"
     r"^\d+ comments?$|comments? (?:are|have been) closed|post a comment|values your comments|"
-    r"to join the conversation|comments powered by|enable javascript to view the comments",
+    r"to join the conversation|comments powered by|enable javascript to view the comments|"
+    r"^comments?\s*\(\d+\)$|^(?:load|show|view) (?:more|all|\d+) (?:comments|replies)$",
     re.IGNORECASE,
 )
 _NEWSLETTER = re.compile(
@@ -215,7 +216,9 @@ _COPYRIGHT_WORDS = frozenset(
     "copyright c reserved published reproduced redistributed rechte droits derechos diritti".split()
 )
 _CONSENT = re.compile(
-    r"\b(?:we|this (?:site|website)) uses? cookies\b|^cookie (?:settings|policy|preferences)|"
+    r"\b(?:we|this (?:site|website)|(?:we and )?our partners) uses? cookies\b|^cookie (?:settings|policy|preferences)|"
+    r"\b(?:by clicking|click) [\"“]?accept\b.{0,80}\b(?:agree|consent)|\bprocess(?:ing)? (?:of )?(?:your )?personal data\b|"
+    r"\bon the basis of legitimate interests?\b|^we value your privacy$|"
     r"^(?:your )?privacy (?:policy|notice|choices)|^terms (?:of|and) (?:use|service|conditions)|"
     r"^accessibility statement|do not sell(?: or share)? my|^manage (?:cookies|consent|preferences)|"
     r"^(?:accept|reject) (?:all )?cookies|^ad (?:policy|choices)$|^(?:impressum|datenschutz\w*|"
@@ -310,9 +313,14 @@ READING_TIME = label_rule(
     "reading_time", "reading_time", "Reading-time badges: \"5 min read\", \"Lesezeit: 3 Minuten\".",
     r"\d+ min(?:ute)?s? read", r"(?:reading time|lesezeit|temps de lecture|tiempo de lectura)\s*:?\s*\d+ \w+",
 )
+REPLY_BUTTON = label_rule(
+    "reply_button", "comments", "The reply button under a reader comment; it takes the comment text above it.",
+    r"reply", r"reply to this comment", r"antworten", r"répondre", r"responder", r"rispondi",
+    takes=Takes.PREVIOUS_LINE,
+)
 RELATIVE_TIMESTAMP = label_rule(
     "relative_timestamp", "timestamp", "Relative times of listed stories: \"16 mins ago\".",
-    r"(?:\d+|an?) (?:sec|min|minute|hr|hour|day|week)s? ago", r"updated ago",
+    r"(?:\d+|an?) (?:sec|min|minute|hr|hour|day|week)s? ago", r"updated ago", r"\d+\s?[smhd] ago",
 )
 
 
@@ -443,7 +451,7 @@ def copyright_notice(line: LineView) -> bool:
 
 @line_rule(
     "consent",
-    "cookies cookie privacy terms accessibility sell manage accept reject ad impressum datenschutz "
+    "cookies cookie privacy terms accessibility sell manage accept reject ad impressum datenschutz personal legitimate "
     "datenschutzerklärung mentions aviso informativa",
     max_words=80,
 )
@@ -568,4 +576,9 @@ ORPHAN_HEADING = PageRule(
     "A short heading whose section was cut entirely (e.g. \"Timeline\" over cut teasers): a "
     "heading with no story text under it is furniture.",
 )
-PAGE_RULES = (RECURRING_LINE, OUTSIDE_MAIN_TEXT, FOREIGN_LANGUAGE, ORPHAN_HEADING)
+MODEL_CUT = PageRule(
+    "model_cut", "model",
+    "A line inside the story region that the learned line labeller (extractors/line_labeller.py) scores "
+    "as furniture and no rule names: the reason carries its story score and the features that weighed most.",
+)
+PAGE_RULES = (RECURRING_LINE, OUTSIDE_MAIN_TEXT, FOREIGN_LANGUAGE, ORPHAN_HEADING, MODEL_CUT)

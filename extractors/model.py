@@ -46,7 +46,7 @@ class Article:
     site: str | None = None
     url: str | None = None
     extractor: str = ""
-    """Which extractor produced the body, e.g. "text-rules" or "trafilatura"."""
+    """Which extractor produced the body, e.g. "text-labeller" or "trafilatura"."""
     cut: list[CutSegment] = field(default_factory=list)
 
     @property

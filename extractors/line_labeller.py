@@ -1,0 +1,248 @@
+"""A learned story/furniture labeller for the lines of a plain-text dump.
+
+Each line is described by its own shape (length, punctuation, sentence
+ends, stopword share in the page language, capitalisation, digits and time
+stamps, handles, URLs and "›" link shapes, list markers, position in the
+dump), by what the hand-written rules say about it (the furniture rule it
+matches, whether it recurs in other stored documents, whether it is in
+another language, whether it lies in the rules' main-content region), by
+the same shape features of its neighbours and by the prose around it. A
+gradient-boosted tree model (LightGBM, trained by scripts/train_labeller.py,
+committed as extractors/data/line_labeller.txt) turns the rows into story
+probabilities; `text_cleaning` smooths them into one coherent region.
+
+The model is loaded once per process from the package, never downloaded,
+and prediction runs single-threaded so results are the same everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from extractors import furniture_rules as rules
+from extractors.furniture_rules import LineView
+from extractors.language import language_scores
+
+MODEL_PATH = Path(__file__).resolve().parent / "data" / "line_labeller.txt"
+STORY_THRESHOLD = 0.5
+"""A line whose story probability is below this is furniture."""
+
+_SENTENCE_END = re.compile(r"[.!?。！？][\"'”’»)\]]*$")
+_SENTENCE_MARK = re.compile(r"[.!?。！？](?:\s|$)")
+_TIME_STAMP = re.compile(
+    r"\b\d{1,2}[:.h]\d{2}\b|\b\d+\s?(?:s|m|h|d|min|mins|minutes?|hrs?|hours?|days?|weeks?|months?|years?)\s+ago\b|"
+    r"\bago\b|\b(?:yesterday|today)\b|\bvor \d+|\bil y a\b|\bhace \d+",
+    re.IGNORECASE,
+)
+_DATE = re.compile(
+    r"\b\d{1,4}[./-]\d{1,2}[./-]\d{1,4}\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}\b|"
+    r"\b\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-zäé]*\b|\b(?:19|20)\d{2}\b",
+    re.IGNORECASE,
+)
+_HANDLE_OR_URL = re.compile(r"@\w|https?://|\bwww\.|\.(?:com|org|net|de|fr|co\.uk)\b|#\w")
+_LINK_SHAPES = re.compile(r"[›»«‹|•·→>]")
+_LIST_MARKER = re.compile(r"^(?:[•*·▪●◦–—-]\s|\d{1,2}[.)]\s|\(\d{1,2}\)\s)")
+_QUOTES = re.compile(r"[\"“”„«»‘’]")
+_CAPITALISED = re.compile(r"\b[^\W\d_][^\W_]*")
+_NEIGHBOUR_OFFSETS = (-3, -2, -1, 1, 2, 3)
+_WINDOW = 5
+_WIDE_WINDOW = 12
+
+
+def _reason_codes() -> dict[str, int]:
+    """Each furniture reason code as a small integer (0: no rule), in declaration order, stable across runs."""
+    codes: dict[str, int] = {}
+    for rule in (*rules.LABEL_RULES, *rules.PREDICATE_RULES, *rules.PAGE_RULES):
+        codes.setdefault(rule.reason, len(codes) + 1)
+    return codes
+
+
+REASON_CODES = _reason_codes()
+
+OWN_FEATURES = (
+    "log_words", "log_chars", "mean_word_length", "ends_sentence", "ends_colon", "no_end_punctuation",
+    "sentences_per_word", "commas_per_word", "stopword_share", "capitalised_share", "all_caps",
+    "digit_share", "time_stamp", "date", "handle_or_url", "link_shapes", "list_marker", "quotes",
+    "is_prose", "is_title_like", "rule_reason", "rule_cut_reason", "recurring", "page_repeats",
+    "foreign_language", "in_rule_region", "blank_before", "blank_after", "position", "char_position",
+    "prose_share_before", "words_vs_longest",
+)
+NEIGHBOUR_FEATURES = ("log_words", "ends_sentence", "stopword_share", "is_prose", "rule_cut_reason", "recurring")
+CONTEXT_FEATURES = (
+    "prose_words_near", "prose_words_wide", "prose_lines_near", "lines_to_prose_before", "lines_to_prose_after",
+    "recurring_near", "rule_cuts_near", "prose_near_vs_densest", "prose_wide_vs_densest", "log_page_prose_words",
+)
+FEATURE_NAMES = (
+    *OWN_FEATURES,
+    *(f"{name}@{offset:+d}" for offset in _NEIGHBOUR_OFFSETS for name in NEIGHBOUR_FEATURES),
+    *CONTEXT_FEATURES,
+)
+CATEGORICAL = tuple(i for i, name in enumerate(FEATURE_NAMES) if name.split("@")[0] in ("rule_reason", "rule_cut_reason"))
+_OWN = {name: i for i, name in enumerate(OWN_FEATURES)}
+_NEIGHBOUR_COLUMNS = [_OWN[name] for name in NEIGHBOUR_FEATURES]
+RECURRENCE_COLUMNS = [i for i, name in enumerate(FEATURE_NAMES) if name.split("@")[0] in ("recurring", "recurring_near")]
+RULE_CUT_COLUMNS = [i for i, name in enumerate(FEATURE_NAMES) if name.split("@")[0] == "rule_cut_reason"]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """What the hand-written passes said about a page, as the labeller's inputs."""
+
+    lines: Sequence[LineView]
+    matched: Sequence[rules.FurnitureRule | None]
+    """The line rule each line matches on its own."""
+    cut: dict[int, str]
+    """Reason code of each line the rules cut (line rules, their neighbours, recurrence, language)."""
+    recurring: frozenset[int]
+    """Lines whose key recurs across stored documents."""
+    region: tuple[int, int] | None
+    """The rules' main-content region."""
+    language: str | None
+
+
+def line_features(view: RuleView) -> np.ndarray:
+    """One row of FEATURE_NAMES per line of the page."""
+    lines = view.lines
+    n = len(lines)
+    own = np.zeros((n, len(OWN_FEATURES)), dtype=np.float32)
+    if n == 0:
+        return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
+    repeats = Counter(line.text for line in lines)
+    total_chars = sum(len(line.text) for line in lines) or 1
+    prose_total = sum(line.words for line in lines if line.is_prose) or 1
+    longest = max(line.words for line in lines) or 1
+    region = view.region or (0, 0)
+    chars_before = prose_before = 0
+    for i, line in enumerate(lines):
+        text = line.text
+        words = line.words or 1
+        row = own[i]
+        row[0] = math.log1p(line.words)
+        row[1] = math.log1p(len(text))
+        row[2] = sum(map(len, line.tokens)) / words
+        row[3] = _SENTENCE_END.search(text) is not None
+        row[4] = text.endswith(":")
+        row[5] = text[-1].isalnum()
+        row[6] = len(_SENTENCE_MARK.findall(text)) / words
+        row[7] = text.count(",") / words
+        if view.language and line.tokens:
+            row[8] = language_scores(line.tokens)[view.language] / words
+        capitalised = _CAPITALISED.findall(text)
+        row[9] = sum(word[0].isupper() for word in capitalised) / (len(capitalised) or 1)
+        row[10] = text.isupper()
+        row[11] = sum(token.isdigit() for token in line.tokens) / words
+        row[12] = _TIME_STAMP.search(text) is not None
+        row[13] = _DATE.search(text) is not None
+        row[14] = len(_HANDLE_OR_URL.findall(text))
+        row[15] = len(_LINK_SHAPES.findall(text))
+        row[16] = _LIST_MARKER.match(text) is not None
+        row[17] = len(_QUOTES.findall(text))
+        row[18] = line.is_prose
+        row[19] = line.is_title_like
+        matched = view.matched[i]
+        row[20] = REASON_CODES.get(matched.reason, 0) if matched is not None else 0
+        row[21] = REASON_CODES.get(view.cut.get(i, ""), 0)
+        row[22] = i in view.recurring
+        row[23] = repeats[text] - 1
+        row[24] = view.cut.get(i) == rules.FOREIGN_LANGUAGE.reason
+        row[25] = region[0] <= i < region[1]
+        row[26] = i == 0 or lines[i - 1].position != line.position - 1
+        row[27] = i == n - 1 or lines[i + 1].position != line.position + 1
+        row[28] = i / n
+        row[29] = chars_before / total_chars
+        row[30] = prose_before / prose_total
+        row[31] = line.words / longest
+        chars_before += len(text)
+        if line.is_prose:
+            prose_before += line.words
+    neighbours = own[:, _NEIGHBOUR_COLUMNS]
+    padded = np.full((n + 2 * 3, neighbours.shape[1]), -1.0, dtype=np.float32)
+    padded[3 : 3 + n] = neighbours
+    shifted = [padded[3 + offset : 3 + offset + n] for offset in _NEIGHBOUR_OFFSETS]
+    return np.hstack([own, *shifted, _context(view, own)])
+
+
+def _context(view: RuleView, own: np.ndarray) -> np.ndarray:
+    """Prose, recurrence and rule cuts around each line: where the story mass is."""
+    n = len(view.lines)
+    prose_words = np.array([line.words if line.is_prose else 0 for line in view.lines], dtype=np.float64)
+    prose_lines = (prose_words > 0).astype(np.float64)
+    recurring = own[:, _OWN["recurring"]].astype(np.float64)
+    cut = (own[:, _OWN["rule_cut_reason"]] > 0).astype(np.float64)
+
+    def window_sum(values: np.ndarray, radius: int) -> np.ndarray:
+        cumulative = np.concatenate([[0.0], np.cumsum(values)])
+        index = np.arange(n)
+        return cumulative[np.minimum(index + radius + 1, n)] - cumulative[np.maximum(index - radius, 0)]
+
+    before = np.full(n, float(n))
+    after = np.full(n, float(n))
+    last = None
+    for i in range(n):
+        if last is not None:
+            before[i] = i - last
+        if prose_lines[i]:
+            last = i
+    last = None
+    for i in range(n - 1, -1, -1):
+        if last is not None:
+            after[i] = last - i
+        if prose_lines[i]:
+            last = i
+    near, wide = window_sum(prose_words, _WINDOW), window_sum(prose_words, _WIDE_WINDOW)
+    return np.column_stack([
+        np.log1p(near),
+        np.log1p(wide),
+        window_sum(prose_lines, _WINDOW),
+        np.minimum(before, 50),
+        np.minimum(after, 50),
+        window_sum(recurring, _WINDOW),
+        window_sum(cut, _WINDOW),
+        near / max(near.max(), 1.0),
+        wide / max(wide.max(), 1.0),
+        np.full(n, np.log1p(prose_words.sum())),
+    ]).astype(np.float32)
+
+
+@cache
+def _booster(path: Path = MODEL_PATH):
+    import lightgbm
+
+    return lightgbm.Booster(model_file=str(path))
+
+
+def story_scores(features: np.ndarray, model_path: Path = MODEL_PATH) -> np.ndarray:
+    """Probability that each row's line is story text."""
+    if len(features) == 0:
+        return np.zeros(0)
+    return _booster(model_path).predict(features, num_threads=1)
+
+
+def strongest_features(features: np.ndarray, model_path: Path = MODEL_PATH, top: int = 3) -> list[list[str]]:
+    """For each row, the features that pushed its score down most (SHAP contributions), readable."""
+    if len(features) == 0:
+        return []
+    contributions = _booster(model_path).predict(features, num_threads=1, pred_contrib=True)[:, :-1]
+    explained = []
+    for row, values in zip(features, contributions):
+        order = np.argsort(values)[:top]
+        explained.append([f"{FEATURE_NAMES[k]}={_readable(k, row[k])}" for k in order if values[k] < 0])
+    return explained
+
+
+_REASON_OF_CODE = {code: reason for reason, code in REASON_CODES.items()}
+
+
+def _readable(column: int, value: float) -> str:
+    """A feature value as a person reads it: rule reasons by name, flags and counts as integers."""
+    if column in CATEGORICAL:
+        return _REASON_OF_CODE.get(int(value), "none")
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"

@@ -1,0 +1,121 @@
+"""The learned line labeller: shipped in the package, deterministic, explained, and picking the right region."""
+
+from __future__ import annotations
+
+import importlib.resources
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from extractors.dispatch import extract_checked
+from extractors.line_labeller import FEATURE_NAMES, MODEL_PATH, STORY_THRESHOLD, line_features, story_scores
+from extractors.text_cleaning import clean_text, rule_view
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = sorted((ROOT / "data" / "seeds").glob("*.txt"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+STORY = [
+    "The Kremlin is demanding direct negotiations with Ukraine, rejecting U.S.-led diplomatic channels, "
+    "a spokesperson said on Thursday, adding that talks must begin without preconditions.",
+    "However, a 2022 decree signed by Ukrainian President Volodymyr Zelenskyy makes such talks illegal, "
+    "according to Reuters, and officials in Kyiv said the decree would stand.",
+    "The deal is already drawing interest from U.S. defense and energy firms, with proceeds earmarked "
+    "exclusively for rebuilding Ukraine’s postwar economy over the next decade.",
+    "Analysts said the agreement could reshape the region’s economy, but warned that the war made any "
+    "forecast uncertain and that investors would wait for a ceasefire before committing money.",
+]
+COOKIE_NOTICE = [
+    "We value your privacy",
+    "We and our partners use cookies and similar technologies to store and access information on your device, "
+    "to measure audiences, to personalise the content and the advertising you see and to improve our services.",
+    "By clicking accept you agree to the processing of your personal data by us and our 143 partners, "
+    "and you can change your choices at any time by visiting the privacy settings linked in the footer of every page.",
+    "Some partners process data on the basis of legitimate interest, which you can object to in the settings, "
+    "and the list of partners with the purposes they pursue is available from the same settings page.",
+    "Accept all",
+    "Manage preferences",
+]
+COMMENTS = [
+    "Comments (214)",
+    "patriot_dave",
+    "3 hours ago",
+    "This is exactly what I have been saying for years and nobody listens, the whole thing is a setup "
+    "from start to finish and the media will never admit it, wake up people before it is too late!!",
+    "Reply",
+    "MaryK",
+    "2 hours ago",
+    "Totally agree with you Dave, my brother told me the same thing last week and he was right about "
+    "everything so far, they just do not want us to know what is really going on over there.",
+    "Reply",
+    "jimbo77",
+    "1 hour ago",
+    "You people believe anything you read on the internet, go and check the facts for once in your life "
+    "instead of repeating what some random account posted, it is embarrassing to read this every day.",
+    "Reply",
+    "Load more comments",
+]
+TEASERS = [
+    "More videos",
+    "Watch: Floods hit the north as rivers burst their banks",
+    "32M ago",
+    "Watch: Minister defends budget in heated interview",
+    "1H ago",
+    "Watch: Fans celebrate late winner in cup final",
+    "2H ago",
+    "Watch: What the new rules mean for your energy bill",
+    "5H ago",
+]
+
+
+def test_model_ships_in_the_package_small_and_loads():
+    shipped = importlib.resources.files("extractors") / "data" / "line_labeller.txt"
+    assert Path(str(shipped)) == MODEL_PATH and MODEL_PATH.stat().st_size < 10_000_000
+    _, _, view = rule_view("\n".join(STORY))
+    scores = story_scores(line_features(view))
+    assert scores.shape == (len(STORY),) and np.all((0 <= scores) & (scores <= 1))
+    assert line_features(view).shape[1] == len(FEATURE_NAMES)
+
+
+def test_training_is_deterministic():
+    """Two trainings on the same rows give the same model text, byte for byte (the full run: --check)."""
+    import train_labeller
+
+    documents = [d for d in train_labeller.load_seed_documents()]
+    rows = [train_labeller.document_rows(d, frozenset()) for d in documents]
+    first, second = (train_labeller.train(rows, rounds=20).model_to_string() for _ in range(2))
+    assert first == second and "tree" in first
+
+
+def test_every_model_cut_reads_as_its_score_and_strongest_features():
+    pattern = re.compile(r"^model: story score (\d\.\d\d); strongest: (\w+(?:@[+-]\d)?=[-\d.]+)(, \w+(?:@[+-]\d)?=[-\d.]+)*$")
+    model_cuts = []
+    for seed in SEEDS:
+        model_cuts += [c.reason for c in clean_text(seed.read_text()).cut if c.reason.startswith("model")]
+    assert model_cuts, "no line of the seeds was cut by the model"
+    for reason in model_cuts:
+        match = pattern.match(reason)
+        assert match, reason
+        assert float(match.group(1)) < STORY_THRESHOLD
+
+
+def _page(*blocks: list[str]) -> str:
+    return "\n".join(line for block in blocks for line in (*block, ""))
+
+
+def test_the_story_wins_over_a_cookie_notice_comments_and_teasers():
+    text = _page(["Menu", "World", "Politics"], COOKIE_NOTICE, ["Ukraine talks stall as Kremlin demands direct deal"],
+                 STORY, TEASERS, COMMENTS, ["About us", "Contact"])
+    article = clean_text(text)
+    assert article.paragraphs == STORY
+    furniture = set(COOKIE_NOTICE + COMMENTS + TEASERS)
+    assert not furniture & set(article.paragraphs)
+
+
+def test_a_page_without_a_story_is_a_failure_not_an_article():
+    text = _page(["Menu", "World", "Politics"], COOKIE_NOTICE, TEASERS, COMMENTS, ["About us", "Contact"])
+    result = extract_checked("text", text)
+    assert result.article is None
+    assert result.error.startswith("no story text found: ")
