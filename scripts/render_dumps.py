@@ -3,15 +3,8 @@
 Why a renderer of our own: the cleaner is developed against the seeds and the
 two renderings shipped with fundus-eval (inscriptis, Chromium innerText). The
 fixtures made here imitate a third way a page ends up as text -- "select all,
-copy" -- so the cleaner is tested on a layout it was not tuned on:
-
-- script, style, noscript, template, svg, select and elements with the
-  ``hidden`` attribute or an inline ``display:none`` are dropped; menus,
-  footers and asides are kept;
-- every block element starts a new line, ``<br>`` breaks a line, whitespace
-  inside a line is collapsed;
-- list items get a "• " bullet, table cells are joined with " | ";
-- paragraphs and headings are followed by a blank line, other blocks are not.
+copy" -- (extractors/page_text.py says how), so the cleaner is tested on a
+third layout.
 
 Body lines are derived, not hand-picked: a dump line is a body line when,
 after whitespace normalisation (ignoring its bullet and letter case), it
@@ -37,7 +30,7 @@ import re
 import sys
 from pathlib import Path
 
-import lxml.html
+from extractors.page_text import render_text
 
 DATASET = Path(os.environ.get("FUNDUS_EVAL", "/work/shared/datasets/fundus-eval"))
 OUT = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dumps"
@@ -45,95 +38,14 @@ PAGES = Path(__file__).with_name("render_dumps_pages.json")
 """Which pages to render, under which fixture name, with the metadata and
 furniture lines judged by reading each rendered dump."""
 
-DROPPED = {"script", "style", "noscript", "template", "svg", "select", "head",
-           "iframe", "object", "canvas"}
-BLOCKS = {"address", "article", "aside", "blockquote", "dd", "details", "dialog",
-          "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
-          "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
-          "ol", "p", "pre", "section", "summary", "table", "tr", "ul", "caption",
-          "picture", "label"}
-SPACED = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
-CELLS = {"td", "th"}
-HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-
-
-def _visible(el) -> bool:
-    if el.get("hidden") is not None:
-        return False
-    if el.get("aria-hidden") == "true" and el.tag in {"span", "div", "ul"}:
-        return False
-    return not HIDDEN_STYLE.search(el.get("style") or "")
-
-
-class _Lines:
-    """Accumulates text into lines; a block boundary ends the current line."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.current: list[str] = []
-        self.bullet = False  # a list item started and has no line yet
-
-    def text(self, s: str | None) -> None:
-        if s:
-            self.current.append(s)
-
-    def end_line(self, blank_after: bool = False) -> None:
-        line = re.sub(r"\s+", " ", "".join(self.current)).strip()
-        self.current = []
-        if line:
-            if self.bullet:
-                line, self.bullet = "• " + line, False
-            self.lines.append(line)
-        if blank_after and self.lines and self.lines[-1] != "":
-            self.lines.append("")
-
-
-def _walk(el, out: _Lines) -> None:
-    tag = el.tag if isinstance(el.tag, str) else ""
-    if not tag:  # comments, processing instructions
-        out.text(el.tail)
-        return
-    tag = tag.lower()
-    if tag in DROPPED or not _visible(el):
-        out.text(el.tail)
-        return
-    if tag == "br":
-        out.end_line()
-        out.text(el.tail)
-        return
-    block = tag in BLOCKS
-    if block:
-        out.end_line()
-        if tag == "li":
-            out.bullet = True
-    if tag in CELLS and out.current and "".join(out.current).strip():
-        out.text(" | ")
-    out.text(el.text)
-    for child in el:
-        _walk(child, out)
-    if block:
-        out.end_line(blank_after=tag in SPACED)
-        if tag == "li":
-            out.bullet = False
-    out.text(el.tail)
-
 
 def render(html: bytes) -> str:
-    """Return the "select all + copy" text of a page."""
+    """Return the "select all + copy" text of a page (extractors.page_text)."""
     try:
         text = html.decode("utf-8")
     except UnicodeDecodeError:
         text = html.decode("cp1252", errors="replace")
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)  # lxml refuses str with an encoding declaration
-    doc = lxml.html.document_fromstring(text)
-    body = doc.find("body")
-    out = _Lines()
-    _walk(body if body is not None else doc, out)
-    out.end_line()
-    lines = out.lines
-    while lines and lines[-1] == "":
-        lines.pop()
-    return "\n".join(lines) + "\n"
+    return render_text(text)
 
 
 def _norm(s: str) -> str:
