@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from extractors.entity_resolution import KnownEntity
+from extractors.text_cleaning import story_counts
 from warehouse.frames import frames, strings
 from warehouse.records import SourceState
 
@@ -81,13 +82,16 @@ def known_entities(con: duckdb.DuckDBPyConnection) -> list[KnownEntity]:
 def recurring_line_keys(
     con: duckdb.DuckDBPyConnection, batch_lines: Mapping[str, frozenset[str]], min_docs: int
 ) -> frozenset[str]:
-    """Line keys of this batch that occur in at least `min_docs` distinct stored documents.
+    """Line keys of this batch that occur in at least `min_docs` distinct stored or batch stories.
 
-    Counts every stored document once (`line_key_docs` keeps the counts, so
-    this costs the batch's keys, not the corpus), with the batch's new
-    versions replacing their stored ones.
+    A line is furniture because it recurs across different stories, never
+    because copies of one story repeat it: stored near copies (articles with
+    a `duplicate_of`) do not count, and the batch counts each group of copies
+    once (`story_counts`). `line_key_docs` keeps per-document counts, so this
+    costs the batch's keys and the stored copies, not the corpus; the batch's
+    new versions replace their stored ones.
     """
-    batch_counts = Counter(key for keys in batch_lines.values() for key in keys)
+    batch_counts = story_counts(batch_lines)
     if not batch_counts:
         return frozenset()
     with frames(con, keys=pd.DataFrame({"line_key": list(batch_counts)}),
@@ -98,6 +102,12 @@ def recurring_line_keys(
                 "SELECT unnest(line_keys) FROM document_lines JOIN ids USING (article_id)"
             ).fetchall()
         )
+        copies = dict(con.execute(
+            "SELECT line_key, count(*) FROM (SELECT unnest(d.line_keys) AS line_key FROM document_lines d"
+            " JOIN articles a USING (article_id) WHERE a.duplicate_of IS NOT NULL"
+            " AND d.article_id NOT IN (SELECT article_id FROM ids)) JOIN keys USING (line_key) GROUP BY ALL"
+        ).fetchall())
     return frozenset(
-        key for key, n in batch_counts.items() if stored.get(key, 0) - replaced[key] + n >= min_docs
+        key for key, n in batch_counts.items()
+        if stored.get(key, 0) - copies.get(key, 0) - replaced[key] + n >= min_docs
     )
