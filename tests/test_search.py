@@ -176,7 +176,7 @@ def test_entity_filter_on_the_seeds(seeds_warehouse):
 
 def test_parse_query():
     parsed = search.parse_query('minerals "peace talks" -Russia')
-    assert (parsed.words, parsed.phrases, parsed.excluded) == ("minerals peace talks", ("peace talks",), "Russia")
+    assert (parsed.words, parsed.phrases, parsed.excluded) == ("minerals peace talks", ("peace talks",), ("Russia",))
     with pytest.raises(search.SearchQueryError, match="cannot exclude a phrase"):
         search.parse_query('deal -"peace talks"')
 

@@ -44,7 +44,7 @@ _TOKEN_GAP = r"[^\p{L}\p{N}]+"
 _CJK_CHAR = r"([\p{Han}\p{Hiragana}\p{Katakana}])"
 _STATE_TABLE = "search_index_state"
 _MACROS_TABLE = "search_macros"
-MACROS_VERSION = 3
+MACROS_VERSION = 4
 """Bump when the macros below change: a refresh then recreates them in existing warehouses."""
 
 
@@ -83,12 +83,13 @@ def load_fts(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 @dataclass(frozen=True, slots=True)
 class SearchQuery:
-    """A parsed query: every word must match (stemmed); phrases must also appear in that order; excluded words must not."""
+    """A parsed query: every word must match (stemmed); phrases must also appear in that order; excluded words
+    (as written, any case) must not appear."""
 
     text: str
     words: str
     phrases: tuple[str, ...] = ()
-    excluded: str = ""
+    excluded: tuple[str, ...] = ()
 
 
 _QUERY_PART = re.compile(r'(-?)"([^"]*)"|(-?)([^\s"]+)')
@@ -98,7 +99,7 @@ def parse_query(text: str) -> SearchQuery:
     """Words (all must match, stemmed), "quoted phrases" (in that order) and -excluded words.
 
     >>> parse_query('minerals "peace talks" -Russia')
-    SearchQuery(text='minerals "peace talks" -Russia', words='minerals peace talks', phrases=('peace talks',), excluded='Russia')
+    SearchQuery(text='minerals "peace talks" -Russia', words='minerals peace talks', phrases=('peace talks',), excluded=('Russia',))
     """
     if not text or not text.strip():
         raise SearchQueryError("empty query: give words to search for")
@@ -120,7 +121,7 @@ def parse_query(text: str) -> SearchQuery:
             words.append(word)
     if not words:
         raise SearchQueryError(f"query {text!r} has no words to search for (only exclusions or punctuation)")
-    return SearchQuery(text, " ".join(words), tuple(phrases), " ".join(excluded))
+    return SearchQuery(text, " ".join(words), tuple(phrases), tuple(excluded))
 
 
 SEARCH_COLUMNS = (
@@ -157,7 +158,7 @@ def search(
     )
     params = {
         "q": parsed.words, "since": since, "until": until, "site": site, "entity": entity, "language": language,
-        "phrases": list(parsed.phrases) or None, "exclude": parsed.excluded or None,
+        "phrases": list(parsed.phrases) or None, "exclude": list(parsed.excluded) or None,
     }
     if limit is not None:
         sql += " LIMIT $limit"
@@ -331,7 +332,7 @@ def _create_macros(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
     # Phrases compare word sequences: lower case, one space between words, Han and kana spaced like the index.
     con.execute(
         f"CREATE OR REPLACE MACRO search_words(s) AS"
-        f" ' ' || trim(regexp_replace(lower({_spaced('s')}), '{_TOKEN_GAP}', ' ', 'g')) || ' '"
+        f" ' ' || trim(regexp_replace(lower(strip_accents({_spaced('s')})), '{_TOKEN_GAP}', ' ', 'g')) || ' '"
     )
     # The snippet: the window of the body around the query word whose neighbourhood holds the most other
     # query words (the earliest on a tie), cut at word boundaries. Plain list expressions: a macro used per
@@ -376,7 +377,6 @@ def _create_macros(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
                                                 language := NULL, phrases := NULL, exclude := NULL) AS TABLE
         WITH hits AS (
             SELECT * FROM search_hits(q)
-            WHERE exclude IS NULL OR text_id NOT IN (SELECT text_id FROM search_hits(exclude, all_words := 0))
         ), matched AS MATERIALIZED (
             -- every article takes its text's score: an identical copy shares its original's
             SELECT a.*, h.score, h.stemmer, coalesce(a.duplicate_of, a.article_id) AS story_id
@@ -392,8 +392,10 @@ def _create_macros(con: duckdb.DuckDBPyConnection, keys: list[str]) -> None:
         ), phrased AS (
             -- after the word match (a materialized step): only the few matching texts are compared
             SELECT * FROM matched
-            WHERE phrases IS NULL OR list_bool_and(list_transform(phrases,
-                  p -> contains(search_words(coalesce(title, '') || ' ' || coalesce(body, '')), search_words(p))))
+            WHERE (phrases IS NULL OR list_bool_and(list_transform(phrases,
+                   p -> contains(search_words(coalesce(title, '') || ' ' || coalesce(body, '')), search_words(p)))))
+              AND (exclude IS NULL OR NOT list_bool_or(list_transform(exclude,
+                   w -> contains(search_words(coalesce(title, '') || ' ' || coalesce(body, '')), search_words(w)))))
         ), best AS (
             -- a story shows as its own article when that matched, else as its best-matching copy
             SELECT * REPLACE (max(score) OVER (PARTITION BY story_id) AS score) FROM phrased
