@@ -51,7 +51,8 @@ class Warehouse:
 
         Columns: article_id, source_uri, url, site, title, subtitle, authors, published_at, section,
         language, word_count, duplicate_of, duplicate_kind, extractor, first_seen_at, body.
-        `since`/`until`: inclusive dates on published_at (undated articles then drop out).
+        `since`/`until`: inclusive dates on published_on, the page's own publication day (undated
+        articles then drop out).
 
         >>> wh.articles(since="2025-05-01", site="www.example.com")[["title", "published_at"]]  # doctest: +SKIP
         """
