@@ -11,13 +11,15 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from warehouse import search
+from warehouse import backends, search
 from warehouse.connection import Warehouse
 
 
 @task(name="update-search-index", cache_policy=NO_CACHE)
 def update_search_index(warehouse: Warehouse) -> str:
     """Rebuild the search indexes of languages whose articles changed; returns what it did, for the run's notes."""
+    if backends.is_ducklake(warehouse.path):
+        return "search index: not kept for a DuckLake warehouse (fts indexes live in a DuckDB file)"
     with warehouse.reading() as con:
         search.load_fts(con)
         current = not search.stale_indexes(con) and search.has_index(con)

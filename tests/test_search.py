@@ -185,3 +185,11 @@ def test_the_extension_comes_from_the_wheel_for_this_duckdb():
     path = search.fts_extension_path()
     assert path.is_file() and f"v{duckdb.__version__}" in path.parts and "duckdb_extension_fts" in path.parts
     assert os.access(path, os.R_OK)
+
+
+def test_search_and_report_have_help(capsys):
+    for command in ("search", "report"):
+        with pytest.raises(SystemExit) as exit_info:
+            main([command, "--help"])
+        assert exit_info.value.code == 0
+        assert f"usage: newsflow {command}" in capsys.readouterr().out
