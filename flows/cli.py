@@ -145,6 +145,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     serve.add_parser(commands, full=wanted("serve"))
     cli_find.add_parser(commands)
+    from flows import cli_scale  # `worker`, `ingest-sharded` (imports this module: registered late)
+
+    cli_scale.add_parsers(commands)
     return parser
 
 

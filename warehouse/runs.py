@@ -35,6 +35,31 @@ def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str) -> dict
     return run_summary(con, run_id)
 
 
+def gather_shards(con: duckdb.DuckDBPyConnection, run_id: str, completed: list[str], tried: list[str]) -> None:
+    """Give a sharded run's row the sum of its shards' rows (by Prefect flow run id) and links to every try.
+
+    What each try landed counts (a failed try's whole batches stay, and its
+    retry finds them unchanged); what was seen, failed or not modified comes
+    from the completed tries; unchanged is the rest of what was seen.
+    """
+    con.execute(
+        """
+        UPDATE ingest_runs SET n_new = s.n_new, n_updated = s.n_updated, n_duplicates = s.n_duplicates,
+               n_seen = s.n_seen, n_failed = s.n_failed, n_not_modified = s.n_not_modified,
+               n_unchanged = s.n_seen - s.n_new - s.n_updated - s.n_failed, shard_flow_run_ids = ?
+        FROM (SELECT coalesce(sum(n_new), 0) AS n_new, coalesce(sum(n_updated), 0) AS n_updated,
+                     coalesce(sum(n_duplicates), 0) AS n_duplicates,
+                     coalesce(sum(n_seen) FILTER (WHERE done), 0) AS n_seen,
+                     coalesce(sum(n_failed) FILTER (WHERE done), 0) AS n_failed,
+                     coalesce(sum(n_not_modified) FILTER (WHERE done), 0) AS n_not_modified
+              FROM (SELECT *, list_contains(?::VARCHAR[], prefect_flow_run_id) AS done FROM ingest_runs
+                    WHERE list_contains(?::VARCHAR[], prefect_flow_run_id))) s
+        WHERE run_id = ?
+        """,
+        [tried, completed, tried, run_id],
+    )
+
+
 def run_summary(con: duckdb.DuckDBPyConnection, run_id: str) -> dict:
     cursor = con.execute("SELECT * FROM ingest_runs WHERE run_id = ?", [run_id])
     names = [d[0] for d in cursor.description]

@@ -236,6 +236,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             GROUP BY ALL;
         """,
     ),
+    (
+        7,
+        "ingest_runs.shard_flow_run_ids: the shard runs an ingest_sharded run fanned out over the work pool",
+        """
+        ALTER TABLE ingest_runs ADD COLUMN shard_flow_run_ids VARCHAR[];
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]

@@ -1,0 +1,76 @@
+"""Scaling out: a Prefect server on PostgreSQL, the process work pool with two workers, one DuckLake.
+
+Everything is real and local: the server is `prefect server start` on a
+scratch PostgreSQL database (what `newsflow serve --database` starts), the
+workers are `newsflow worker` processes, each shard a flow-run subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from postgres import scratch_database
+
+from flows.prefect_api import PrefectServer
+from test_cli import NEWSFLOW, ROOT, _varied_corpus
+from test_ducklake import _check_exactly_once, _lake_rows, lake  # noqa: F401  (the `lake` fixture)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def postgres_prefect(tmp_path, monkeypatch) -> Iterator[str]:
+    """A Prefect API whose database is a scratch PostgreSQL database; its URL."""
+    with scratch_database("newsflow_prefect") as name:
+        monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+        monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+        server = PrefectServer("127.0.0.1", _free_port())
+        try:
+            server.start({})
+            server.wait_ready(timeout=240)
+            yield server.api_url
+        finally:
+            server.stop(grace=15)
+
+
+def test_a_sharded_run_over_two_workers_lands_the_sum_of_its_shards(tmp_path, lake, postgres_prefect):
+    corpus = tmp_path / "corpus"
+    _varied_corpus(corpus, 16)
+    env = dict(os.environ, PREFECT_API_URL=postgres_prefect, PREFECT_WORKER_QUERY_SECONDS="1",
+               PREFECT_LOGGING_LEVEL="INFO")
+    env.pop("PREFECT_API_DATABASE_CONNECTION_URL")  # the clients talk to the API, never to its database
+    workers = [subprocess.Popen(NEWSFLOW + ["worker", "--name", f"worker-{i}"], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+               for i in range(2)]
+    try:
+        parent = subprocess.run(
+            NEWSFLOW + ["ingest-sharded", str(corpus), "--warehouse", lake, "--shard-size", "8", "--batch-size", "4",
+                        "--no-entities", "--json"],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        )
+    finally:
+        for worker in workers:
+            os.killpg(worker.pid, 2)  # Ctrl-C: the worker stops polling and exits
+        logs = [worker.communicate(timeout=60)[0] for worker in workers]
+    assert parent.returncode == 0, parent.stderr[-4000:]
+    summary = json.loads(parent.stdout)
+    assert (summary["status"], summary["n_seen"], summary["n_new"], summary["n_failed"]) == ("completed", 16, 16, 0)
+
+    shards = _lake_rows(lake, "SELECT flow_name, status, n_seen, n_new, prefect_flow_run_id FROM ingest_runs"
+                              " WHERE flow_name = 'ingest_stored' ORDER BY prefect_flow_run_id")
+    (links,), = _lake_rows(lake, "SELECT shard_flow_run_ids FROM ingest_runs WHERE flow_name = 'ingest_sharded'")
+    assert sorted(links) == [run_id for *_, run_id in shards] and len(shards) == 2
+    assert [row[1:4] for row in shards] == [("completed", 8, 8)] * 2
+    _check_exactly_once(lake, 16)
+    assert all("Submitting flow run" in log or "submitting flow run" in log.lower() for log in logs), \
+        [log[-2000:] for log in logs]
