@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -154,9 +155,11 @@ def test_clean_url_drops_tracking_but_not_scheme_or_www():
 
 
 @pytest.mark.usefixtures("prefect_api")
-def test_a_page_fetched_over_http_is_stored_with_its_http_url(web, db_path):
+def test_a_page_fetched_over_http_is_stored_with_its_http_url(web, db_path, monkeypatch):
+    """Also: the run's User-Agent carries the contact the user set in NEWSFLOW_CONTACT."""
     from flows.ingest_web import ingest_urls
 
+    monkeypatch.setenv("NEWSFLOW_CONTACT", "mailto:research-desk@example.org")
     page = gzip.decompress((Path(__file__).parent / "fixtures/web/fetch/independent_es.html.gz").read_bytes())
     web.route("/music/story", page, headers={"Content-Type": "text/html; charset=utf-8"})
     ingest_urls(urls=[web.url("/music/story?utm_source=newsletter")], db=str(db_path), allow_private=True,
@@ -166,3 +169,5 @@ def test_a_page_fetched_over_http_is_stored_with_its_http_url(web, db_path):
     # the page's own canonical names another site (independent.co.uk), so the fetched URL is kept, as fetched
     assert stored == [(web.url("/music/story"), article_id(canonical_url(web.url("/music/story"))))]
     assert stored[0][0].startswith("http://127.0.0.1:")
+    assert {r.headers["user-agent"] for r in web.requests} == {
+        f"newsflow/{metadata.version('newsflow')} (+mailto:research-desk@example.org)"}
