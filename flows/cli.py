@@ -20,14 +20,19 @@ import csv
 import importlib
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from extractors.version import package_version
 from flows import cli_find, settings
+from flows.progress import ProgressDisplay
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
+STOP_GRACE = 8.0
+"""Seconds an interrupted run may take to roll back and record itself before the command stops hard."""
+FINAL_READ_WAIT = 5.0
 
 _DB_HELP = ("the warehouse: a DuckDB file, or ducklake:postgres:dbname=NAME host=HOST user=USER for a DuckLake on "
             f"PostgreSQL (default: $NEWSFLOW_WAREHOUSE, else $NEWSFLOW_DB, else {settings.DEFAULT_DB})")
@@ -74,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as exc:
         print(f"newsflow {args.command}: {exc}", file=sys.stderr)
         return EXIT_NOTHING
+    except Stopped as stop:
+        return stop.status
 
 
 def _command_of(argv: Sequence[str]) -> str:
@@ -167,7 +174,10 @@ def _run_options(parser: argparse.ArgumentParser, defaults: settings.Settings) -
                         help="seconds a load waits while another process (a DuckDB shell, a notebook) holds the "
                         "warehouse file; past it the run fails and its unloaded batches wait for the next run "
                         f"(default {defaults.lock_wait:g})")
-    parser.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    parser.add_argument("--json", action="store_true",
+                        help="print the run summary (with failures by reason) as JSON, and no progress")
+    parser.add_argument("--quiet", action="store_true", help="print no progress and no summary (the exit status tells)")
+    parser.add_argument("--debug", action="store_true", help="show the tracebacks of failures")
 
 
 def _web_options(web: argparse.ArgumentParser, name: str, what: str, defaults: settings.Settings) -> None:
@@ -263,51 +273,137 @@ def _ingest_web(args: argparse.Namespace) -> int:
 
 
 def _run_flow(args: argparse.Namespace, module: str, flow_name: str, source_tag: str, parameters: dict) -> dict | None:
-    """Run a flow on a Prefect API (one up already, else a temporary one), tagged with its source kind, and
-    print its summary; None (after saying why) when the run itself failed."""
-    from flows import prefect_api
+    """Run a flow on a Prefect API (one up already, else a temporary one), tagged with its source kind, showing
+    its progress; print its summary and failures by reason. None (after saying why) when the run itself failed.
+
+    Ctrl-C or SIGTERM stops the run (the batch in flight rolls back, the run is recorded interrupted) and
+    raises `Stopped` after one line saying what landed; `lifetime.StopWatchdog` bounds how long that takes.
+    """
+    from flows import lifetime, prefect_api
 
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     try:
         api_url = prefect_api.running_api()
     except prefect_api.APIError as exc:
         raise CommandError(str(exc)) from None
-    temporary = None
-    if api_url is None:
-        temporary = prefect_api.TemporaryAPI()
-        temporary.start()  # it starts while the flow modules import
-        api_url = temporary.api_url
+    temporary = prefect_api.TemporaryAPI() if api_url is None else None
     configured = os.environ.get("PREFECT_API_URL")
-    os.environ["PREFECT_API_URL"] = api_url  # before Prefect reads its settings
-    try:
-        flow = getattr(importlib.import_module(module), flow_name)
-        from prefect import tags
-
-        if temporary is not None:
-            temporary.wait_ready()
-        parameters = dict(parameters, db=args.db or settings.current().db, lock_wait=args.lock_wait)
+    progress = ProgressDisplay(f"{args.command}", enabled=sys.stderr.isatty() and not (args.quiet or args.json))
+    watchdog = lifetime.StopWatchdog(f"newsflow {args.command}", STOP_GRACE,
+                                     hard_stop=lambda: temporary.stop(grace=1) if temporary else None)
+    db = args.db or settings.current().db
+    with watchdog.armed():
         try:
-            with tags(source_tag):
-                summary = flow(**parameters)
-        except Exception as exc:
-            _say_run_failed(args, exc)
-            return None
-    except prefect_api.APIError as exc:
-        raise CommandError(str(exc)) from None
-    finally:
-        if temporary is not None:
-            temporary.stop()
-        if configured is None:
-            del os.environ["PREFECT_API_URL"]
-    print(json.dumps(summary, default=str, indent=2) if args.json else format_summary(summary))
+            with progress:
+                if temporary is not None:
+                    temporary.start()  # it starts while the flow modules import
+                    api_url = temporary.api_url
+                os.environ["PREFECT_API_URL"] = api_url  # before Prefect reads its settings
+                flow = getattr(importlib.import_module(module), flow_name)
+                from prefect import tags
+
+                _tracebacks_only_under_debug(args.debug)
+                if temporary is not None:
+                    temporary.wait_ready()
+                try:
+                    with tags(source_tag):
+                        summary = flow(**parameters, db=db, lock_wait=args.lock_wait)
+                except Exception as exc:
+                    _say_run_failed(args, exc)
+                    return None
+        except prefect_api.APIError as exc:
+            raise CommandError(str(exc)) from None
+        except KeyboardInterrupt:
+            _say_what_landed(args, db)
+            raise Stopped(128 + (watchdog.signum or signal.SIGINT)) from None
+        finally:
+            if temporary is not None:
+                temporary.stop()
+            if configured is None:
+                os.environ.pop("PREFECT_API_URL", None)
+    _print_summary(args, summary, db)
     return summary
+
+
+class Stopped(Exception):
+    """The command was stopped by a signal; `status` is its exit status (128 + the signal's number)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _tracebacks_only_under_debug(debug: bool) -> None:
+    """Prefect logs a failed run with its traceback; on the terminal the one-line reason is enough (the
+    Prefect API and UI keep the traceback), unless --debug."""
+    if debug:
+        return
+    import logging
+
+    def strip_traceback(record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(strip_traceback)
 
 
 def _say_run_failed(args: argparse.Namespace, exc: Exception) -> None:
     from warehouse.connection import WarehouseLocked
 
     detail = str(exc) if isinstance(exc, WarehouseLocked) else f"{type(exc).__name__}: {exc}"
-    print(f"newsflow {args.command}: run failed: {detail}", file=sys.stderr)
+    hint = "" if args.debug or isinstance(exc, WarehouseLocked) else " (--debug shows the traceback)"
+    print(f"newsflow {args.command}: run failed: {detail}{hint}", file=sys.stderr)
+
+
+def _say_what_landed(args: argparse.Namespace, db: str) -> None:
+    """One line after an interrupt: what this process's run landed before it stopped."""
+    from warehouse import runs
+    from warehouse.connection import reading
+
+    try:
+        with reading(db, FINAL_READ_WAIT) as con:
+            run = runs.latest_run_of_process(con, os.getpid())
+    except Exception:  # the warehouse itself is what failed: nothing more to tell
+        run = None
+    if run is None:
+        print(f"newsflow {args.command}: interrupted before anything landed", file=sys.stderr)
+        return
+    landed = run["n_seen"] - run["n_failed"]
+    recorded = "recorded interrupted" if run["status"] == "interrupted" else "to be marked interrupted by the next run"
+    print(f"newsflow {args.command}: interrupted: {landed:,} input(s) landed in whole batches ({run['n_new']:,} new, "
+          f"{run['n_failed']:,} failed) before the stop; run {run['run_id']} {recorded}; a rerun finishes the job",
+          file=sys.stderr)
+
+
+def _print_summary(args: argparse.Namespace, summary: dict, db: str) -> None:
+    """The run's counts, then its failures grouped by reason with a few example inputs (or all of it as JSON)."""
+    from warehouse import runs
+    from warehouse.connection import reading
+
+    with reading(db, FINAL_READ_WAIT) as con:
+        reasons = runs.failure_reasons(con, summary["run_id"])
+    if args.json:
+        grouped = [{"stage": stage, "reason": reason, "count": n, "examples": examples}
+                   for stage, reason, n, examples in reasons]
+        print(json.dumps({**summary, "failure_reasons": grouped}, default=str, indent=2))
+    elif not args.quiet:
+        print(format_summary(summary))
+        if reasons:
+            print(format_failures(summary, reasons))
+
+
+def format_failures(summary: dict, reasons: list[tuple[str, str, int, list[str]]], shown: int = 10) -> str:
+    lines = [f"failures by reason ({summary['n_failed']:,}):"]
+    for stage, reason, n, examples in reasons[:shown]:
+        more = f", ... {n - len(examples):,} more" if n > len(examples) else ""
+        lines.append(f"  {n:>6,}  {stage}: {reason}")
+        lines.append(f"          e.g. {', '.join(examples)}{more}")
+    if len(reasons) > shown:
+        lines.append(f"  ... and {len(reasons) - shown} more reasons")
+    lines.append(f"  all of them: newsflow sql \"SELECT source_uri, stage, error FROM failures "
+                 f"WHERE run_id = '{summary['run_id']}'\" --db {summary['db']}")
+    return "\n".join(lines)
 
 
 def _export(args: argparse.Namespace) -> int:

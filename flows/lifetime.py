@@ -2,8 +2,8 @@
 
 A command killed with SIGKILL runs no cleanup, so each child watches its
 parent itself: a server child gets the kernel's parent-death signal
-(`prctl(PR_SET_PDEATHSIG)`, Linux), and a worker process exits when it is
-orphaned (its parent pid changes). Only the standard library here: spawned
+(`prctl(PR_SET_PDEATHSIG)`, Linux), and a worker process exits when the
+process that made its pool has ended (a pidfd, Linux; polling elsewhere). Only the standard library here: spawned
 workers import this module before anything else.
 """
 
@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import ctypes
 import os
+import select
 import signal
+import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
 ORPHAN_CHECK_SECONDS = 0.5
@@ -28,21 +33,39 @@ def die_with_parent(sig: int = signal.SIGTERM) -> None:
         pass
 
 
-def worker_initializer() -> None:
-    """Initializer of extraction worker processes: Ctrl-C is the parent's to handle, and an orphan exits.
+def worker_initializer(owner: int) -> None:
+    """Initializer of extraction worker processes: Ctrl-C is the owner's to handle, and they die with the owner.
 
-    Ctrl-C in a terminal signals the whole process group; the parent stops the
-    pool itself, so a worker must not die mid-task with a traceback of its own.
+    Ctrl-C in a terminal signals the whole process group; the owner (the
+    command or flow run that made the pool) stops the pool itself, so a
+    worker must not die mid-task with a traceback of its own. The owner, not
+    the parent: forkserver workers' parent is the fork server, which lives
+    as long as any worker does.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = os.getppid()
-    threading.Thread(target=_exit_when_orphaned, args=(parent,), name="orphan-watch", daemon=True).start()
+    threading.Thread(target=_exit_with, args=(owner,), name="owner-watch", daemon=True).start()
 
 
-def _exit_when_orphaned(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(ORPHAN_CHECK_SECONDS)
+def _exit_with(owner: int) -> None:
+    """Return never; exit this process as soon as process `owner` has ended."""
+    try:
+        handle = os.pidfd_open(owner)
+    except (AttributeError, OSError):  # no pidfd (old kernel) or the owner is gone already
+        while _alive(owner):
+            time.sleep(ORPHAN_CHECK_SECONDS)
+    else:
+        select.select([handle], [], [])  # readable once the owner has exited
     os._exit(1)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def descendants(pid: int) -> list[int]:
@@ -70,3 +93,52 @@ def kill_descendants(pid: int | None = None) -> None:
             os.kill(child, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+class StopWatchdog:
+    """SIGINT and SIGTERM stop a command the normal way (KeyboardInterrupt), within a bounded time.
+
+    The first signal raises KeyboardInterrupt in the main thread (the code in
+    flight rolls back and cleans up) and starts a timer; if that path has not
+    finished after `grace` seconds, or when a second signal comes, `hard_stop`
+    runs, every child process gets SIGKILL, and the process exits with
+    128 + the signal number, saying so on one line.
+    """
+
+    def __init__(self, name: str, grace: float, hard_stop: Callable[[], None] = lambda: None,
+                 status: Callable[[int], int] = lambda signum: 128 + signum) -> None:
+        self.name, self.grace, self.hard_stop, self.status = name, grace, hard_stop, status
+        self.signum: int | None = None
+        self._timer: threading.Timer | None = None
+
+    @contextmanager
+    def armed(self) -> Iterator[StopWatchdog]:
+        previous = {sig: signal.signal(sig, self.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield self
+        finally:
+            self.cancel()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def on_signal(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            self._stop_hard("stopping now")
+        self.signum = signum
+        self._timer = threading.Timer(self.grace, self._stop_hard, args=(f"still stopping after {self.grace:.0f} s; "
+                                                                          "stopping hard",))
+        self._timer.daemon = True
+        self._timer.start()
+        raise KeyboardInterrupt
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def _stop_hard(self, why: str) -> None:
+        print(f"{self.name}: {why}", file=sys.stderr, flush=True)
+        try:
+            self.hard_stop()
+        finally:
+            kill_descendants()
+            os._exit(self.status(self.signum or signal.SIGINT))

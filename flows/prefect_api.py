@@ -30,8 +30,6 @@ from pathlib import Path
 
 from flows import lifetime
 
-TEMPORARY_API_START_TIMEOUT = 90.0
-"""Seconds a temporary API may take to answer (a fresh database is migrated first: slow on a busy 2-core box)."""
 STOP_GRACE = 5.0
 SERVE_RECORD = "serve-api.json"
 
@@ -145,7 +143,9 @@ class TemporaryAPI:
                 start_new_session=True, preexec_fn=lifetime.die_with_parent,
             )
 
-    def wait_ready(self, timeout: float = TEMPORARY_API_START_TIMEOUT) -> None:
+    def wait_ready(self) -> None:
+        """Until the API answers, within Prefect's own limit for an ephemeral server (see flows/__init__.py)."""
+        timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 180)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

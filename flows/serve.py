@@ -25,14 +25,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
 import sys
-import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from flows import lifetime, prefect_api
 from flows.deployments import DEFAULT_PREFECT_YAML, PROJECT_ROOT, DeploymentError, load_deployments
@@ -93,67 +90,33 @@ def add_parser(commands: argparse._SubParsersAction, full: bool = True) -> None:
 def run(args: argparse.Namespace) -> int:
     """The `newsflow serve` command: returns the exit status."""
     server: prefect_api.PrefectServer | None = None
-    watchdog = ShutdownWatchdog(lambda: server)
-    previous = {sig: signal.signal(sig, watchdog.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     if args.database:  # read by the `prefect server start` child
         os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = args.database
     record: Path | None = None
-    try:
-        configured = os.environ.get("PREFECT_API_URL")
-        api_url, server = _find_or_start_api(args, configured, os.environ.get("PREFECT_API_KEY"))
-        record = prefect_api.record_serving(api_url)
-        return _serve(args, api_url)
-    except (ServeError, DeploymentError, prefect_api.APIError) as exc:
-        print(f"newsflow serve: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except KeyboardInterrupt:
-        return EXIT_OK
-    finally:
-        if record is not None:
-            record.unlink(missing_ok=True)
-        if server is not None:
-            try:
-                server.stop(grace=SERVER_STOP_GRACE)
-            except KeyboardInterrupt:  # a second Ctrl-C while stopping: stop harder, still leave nothing
-                server.stop(grace=0)
-        watchdog.cancel()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
-
-class ShutdownWatchdog:
-    """Ctrl-C and SIGTERM stop serving; if the runner's own shutdown hangs, stop hard after a grace period.
-
-    The first signal starts a timer and raises KeyboardInterrupt, the normal
-    path (the runner pauses its schedules, the server is stopped). When that
-    path has not finished within SHUTDOWN_GRACE seconds (seen once on a busy
-    machine: the runner waited on the API for over a minute), the timer
-    stops the server, kills this process's children, and exits 0.
-    """
-
-    def __init__(self, server: Callable[[], prefect_api.PrefectServer | None]) -> None:
-        self._server = server
-        self._timer: threading.Timer | None = None
-
-    def on_signal(self, signum: int, frame: Any) -> None:
-        if self._timer is None:
-            self._timer = threading.Timer(SHUTDOWN_GRACE, self._stop_hard)
-            self._timer.daemon = True
-            self._timer.start()
-        raise KeyboardInterrupt
-
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-
-    def _stop_hard(self) -> None:
-        print(f"newsflow serve: shutdown still running after {SHUTDOWN_GRACE:.0f} s; stopping hard",
-              file=sys.stderr, flush=True)
-        server = self._server()
+    def stop_server_now() -> None:
         if server is not None:
             server.stop(grace=5)
-        lifetime.kill_descendants()
-        os._exit(EXIT_OK)
+
+    # Ctrl-C / SIGTERM: the runner pauses its schedules and the server stops; were the runner's shutdown to
+    # hang (seen once on a busy machine: it waited on the API for over a minute), serve stops hard.
+    watchdog = lifetime.StopWatchdog("newsflow serve", SHUTDOWN_GRACE, stop_server_now, status=lambda signum: EXIT_OK)
+    with watchdog.armed():
+        try:
+            configured = os.environ.get("PREFECT_API_URL")
+            api_url, server = _find_or_start_api(args, configured, os.environ.get("PREFECT_API_KEY"))
+            record = prefect_api.record_serving(api_url)
+            return _serve(args, api_url)
+        except (ServeError, DeploymentError, prefect_api.APIError) as exc:
+            print(f"newsflow serve: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except KeyboardInterrupt:
+            return EXIT_OK
+        finally:
+            if record is not None:
+                record.unlink(missing_ok=True)
+            if server is not None:
+                server.stop(grace=SERVER_STOP_GRACE)
 
 
 def _find_or_start_api(

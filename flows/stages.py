@@ -26,7 +26,7 @@ from extractors.entities import ner_available
 from extractors.entity_workers import analyse, pool_context
 from extractors.entity_resolution import canonical_entities
 from extractors.quotes import extract_quotes
-from flows import settings
+from flows import lifetime, settings
 from flows.search_upkeep import keep_search_current
 from warehouse import backends, connection, lookups, runs
 from warehouse import load as batch_load
@@ -148,7 +148,8 @@ def worker_pool(workers: int | None, n_items: int) -> Executor | None:
     n = workers or os.cpu_count() or 1
     if n_items < POOL_THRESHOLD or n < 2:
         return None
-    return ProcessPoolExecutor(n, mp_context=pool_context())
+    return ProcessPoolExecutor(n, mp_context=pool_context(), initializer=lifetime.worker_initializer,
+                               initargs=(os.getpid(),))
 
 
 def in_pool(pool: Executor | None, work: Callable, items: list, *shared) -> list:

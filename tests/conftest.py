@@ -22,7 +22,7 @@ def prefect_api():
     """A real, temporary Prefect server for the whole session: its start-up costs seconds, not per test."""
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=180):
+    with prefect_test_harness(server_startup_timeout=240):
         yield
 
 

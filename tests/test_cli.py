@@ -167,40 +167,106 @@ def _varied_corpus(target: Path, n: int) -> None:
         (target / f"doc_{i:03d}.txt").write_text("\n".join(lines), encoding="utf-8")
 
 
-@pytest.mark.usefixtures("prefect_api")
-def test_a_killed_run_leaves_whole_batches_and_the_next_run_finishes(tmp_path, db_path):
+def _descendants(pid: int) -> set[tuple[int, str]]:
+    """(pid, start time) of every process below `pid`, from /proc."""
+    from flows.lifetime import descendants
+
+    return {(child, started) for child in descendants(pid) if (started := _start_time(child))}
+
+
+def _start_time(pid: int) -> str | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return None if fields[0] == "Z" else fields[19]
+
+
+def _alive(tree: set[tuple[int, str]]) -> list[str]:
+    return [f"{pid}: {Path(f'/proc/{pid}/cmdline').read_bytes()[:120]!r}" for pid, started in tree
+            if _start_time(pid) == started]
+
+
+def _start_ingest(corpus: Path, db_path: Path, home: Path, *args: str, **env: str) -> subprocess.Popen:
+    """`newsflow ingest` in its own session (as from a terminal), its log at INFO so batches can be counted."""
+    clean = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
+    return subprocess.Popen(
+        NEWSFLOW + ["ingest", str(corpus), "--db", str(db_path), "--no-entities", *args],
+        cwd=ROOT, env={**clean, "PREFECT_HOME": str(home), "PREFECT_LOGGING_LEVEL": "INFO", **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+
+
+def _wait_for_batches(process: subprocess.Popen, n: int, seen: list[str]) -> set[tuple[int, str]]:
+    """Read the run's output until `n` batches landed; the command's child processes at that moment."""
+    deadline = time.monotonic() + 300  # a fresh PREFECT_HOME: the temporary API migrates its database first
+    loaded = 0
+    for line in process.stdout:
+        seen.append(line)
+        loaded += "loaded batch" in line
+        if loaded >= n or time.monotonic() > deadline:
+            break
+    assert loaded >= n, "the run never loaded its batches:\n" + "".join(seen[-30:])
+    return _descendants(process.pid)
+
+
+def test_sigkill_mid_ingest_leaves_no_child_and_the_next_run_finishes(tmp_path, db_path, prefect_api):
     from flows.ingest_stored import ingest_stored
 
     corpus = tmp_path / "corpus"
-    _varied_corpus(corpus, 60)
-    env = dict(os.environ, PREFECT_HOME=str(tmp_path / "prefect-home"), PREFECT_LOGGING_LEVEL="INFO")
-    env.pop("PREFECT_API_URL", None)  # its own ephemeral API, as a user's run would have
-    process = subprocess.Popen(
-        NEWSFLOW + ["ingest", str(corpus), "--db", str(db_path), "--batch-size", "4", "--workers", "1"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )
-    deadline = time.monotonic() + 240  # a fresh PREFECT_HOME: the temporary API migrates its database first
-    loaded = 0
+    _varied_corpus(corpus, 160)
+    process = _start_ingest(corpus, db_path, tmp_path / "home", "--batch-size", "40", "--workers", "2")
+    children: set[tuple[int, str]] = set()
     try:
-        for line in process.stdout:
-            loaded += "loaded batch" in line
-            if loaded >= 2 or time.monotonic() > deadline:
-                break
-    finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        children = _wait_for_batches(process, 1, [])
+        commands = " ".join(_alive(children))
+        assert "uvicorn" in commands and "multiprocessing" in commands, commands  # a temporary API, workers
+        os.kill(process.pid, signal.SIGKILL)  # the command alone: its children must notice by themselves
         process.wait(timeout=30)
-    assert loaded >= 2, "the run never loaded two batches"
+        deadline = time.monotonic() + 10
+        while _alive(children) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _alive(children) == []
+    finally:
+        for pid, _ in _descendants(process.pid) | children:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
 
-    con = duckdb.connect(str(db_path), read_only=True)
-    landed = con.execute("SELECT count(*) FROM articles").fetchone()[0]
-    run_seen, status = con.execute("SELECT n_seen, status FROM ingest_runs").fetchone()
-    assert status == "running" and landed == run_seen and landed % 4 == 0 and 8 <= landed < 60
-    assert con.execute("SELECT count(*) FROM articles WHERE body IS NULL OR body = ''").fetchone()[0] == 0
-    con.close()
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        landed = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        run_seen, status = con.execute("SELECT n_seen, status FROM ingest_runs").fetchone()
+        assert con.execute("SELECT count(*) FROM articles WHERE body IS NULL OR body = ''").fetchone()[0] == 0
+    assert status == "running" and landed == run_seen and landed % 40 == 0 and 40 <= landed < 160
 
-    summary = ingest_stored(paths=[str(corpus)], db=str(db_path), batch_size=4)
-    assert (summary["n_new"], summary["n_unchanged"], summary["n_failed"]) == (60 - landed, landed, 0)
-    con = duckdb.connect(str(db_path), read_only=True)
-    assert con.execute("SELECT count(*), count(DISTINCT source_uri) FROM articles").fetchone() == (60, 60)
-    statuses = [s for (s,) in con.execute("SELECT status FROM ingest_runs ORDER BY started_at").fetchall()]
+    summary = ingest_stored(paths=[str(corpus)], db=str(db_path), batch_size=40, entities=False)
+    assert (summary["n_new"], summary["n_unchanged"], summary["n_failed"]) == (160 - landed, landed, 0)
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        assert con.execute("SELECT count(*), count(DISTINCT source_uri) FROM articles").fetchone() == (160, 160)
+        statuses = [s for (s,) in con.execute("SELECT status FROM ingest_runs ORDER BY started_at").fetchall()]
     assert statuses == ["interrupted", "completed"]
+
+
+@pytest.mark.usefixtures("prefect_api")
+def test_failures_are_told_grouped_by_reason_with_examples(seeds_copy, db_path, capsys):
+    for name in ("a", "b", "c"):
+        (seeds_copy / f"empty_{name}.txt").write_bytes(b"")
+    for name in ("x", "y"):
+        (seeds_copy / f"scan_{name}.pdf").write_bytes(b"%PDF-1.4")
+    assert main(["ingest", str(seeds_copy), "--db", str(db_path), "--no-entities"]) == 1
+    out = capsys.readouterr().out
+    assert "failures by reason (5):" in out
+    lines = out.splitlines()
+    by_count = {line.split()[0]: line for line in lines if line.strip()[:1].isdigit()}
+    assert set(by_count) == {"3", "2"}
+    assert "unsupported file type .pdf" in by_count["2"]
+    examples = lines[lines.index(by_count["3"]) + 1]
+    assert examples.strip().startswith("e.g. ") and all(f"empty_{n}.txt" in examples for n in "abc")
+    assert f"newsflow sql \"SELECT source_uri, stage, error FROM failures WHERE run_id = '" in out
+
+    assert main(["ingest", str(seeds_copy), "--db", str(db_path), "--no-entities", "--json"]) == 1
+    summary = json.loads(capsys.readouterr().out)
+    assert sorted(g["count"] for g in summary["failure_reasons"]) == [2, 3]
+    assert all(len(g["examples"]) == g["count"] for g in summary["failure_reasons"])

@@ -73,6 +73,23 @@ def run_failures(con: duckdb.DuckDBPyConnection, run_id: str) -> list[tuple[str,
     ).fetchall()
 
 
+def failure_reasons(con: duckdb.DuckDBPyConnection, run_id: str, examples: int = 3) -> list[tuple[str, str, int, list[str]]]:
+    """(stage, reason, count, a few example inputs) of the run's failures, the commonest reason first."""
+    return con.execute(
+        "SELECT stage, error, count(*) AS n, list(source_uri ORDER BY source_uri)[1:?] FROM failures"
+        " WHERE run_id = ? GROUP BY stage, error ORDER BY n DESC, stage, error", [examples, run_id]
+    ).fetchall()
+
+
+def latest_run_of_process(con: duckdb.DuckDBPyConnection, pid: int, hostname: str | None = None) -> dict | None:
+    """The latest run a process (on this host) started: how far a run got that stopped before it could say so."""
+    row = con.execute(
+        "SELECT run_id FROM ingest_runs WHERE pid = ? AND hostname = ? ORDER BY started_at DESC LIMIT 1",
+        [pid, hostname or socket.gethostname()],
+    ).fetchone()
+    return run_summary(con, row[0]) if row else None
+
+
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
