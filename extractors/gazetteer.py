@@ -64,6 +64,7 @@ def entries() -> dict[str, Place]:
     return {key: place for key, (_, place) in by_key.items()}
 
 
+@lru_cache(maxsize=65536)
 def lookup(name: str) -> Place | None:
     """The gazetteer entry for an entity name (through the alias file: "Kiev" is Kyiv)."""
     return entries().get(canonical_key(curated_name(name))) or entries().get(canonical_key(name))

@@ -95,6 +95,9 @@ RESPONSE_NOUNS = frozenset({"response", "reply", "answer", "message", "words", "
 QUESTION_VERBS = frozenset({"ask", "question", "press"})
 _SPEECH_WORD = re.compile(r"\b(?:" + "|".join(sorted(SPEECH_FORMS, key=len, reverse=True))
                           + r"|according|pressed|response|reply|answer)\b", re.IGNORECASE)
+_CUE_WORD = re.compile(r"\b(?:" + "|".join(sorted({*SPEECH_FORMS, *RESPONSE_NOUNS, "according", "pressed", "like"},
+                                                  key=len, reverse=True)) + r")\b|:", re.IGNORECASE)
+"""A word (or the colon) some cue of `_read_cues` starts from: a sentence without one gives no cue, unparsed."""
 _LINE = r"(?:[^\n]|\n(?![ \t]*\n))"
 _QUOTE = re.compile(
     rf"“((?:(?![“”]){_LINE})+)”"
@@ -181,35 +184,71 @@ def frames(body: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]
 
 
 def speech_cues(bodies: Sequence[str]) -> list[list[SpeechCue]]:
-    """Speech cues of each body, from one batched parse of the sentences attribution reads: those that
-    hold a quotation, and their neighbours (two before, one after) that hold a speech word or end in a colon."""
+    """Speech cues of each body, from batched parses of the sentences attribution reads: first those that
+    hold a quotation and a word a cue starts from; then, for a quotation sentence that names no speaker of its own, its neighbours (two
+    before, one after) that hold a speech word or end in a colon."""
+    plans = [_Plan.of(body) for body in bodies]
+    cues: list[list[SpeechCue]] = [[] for _ in bodies]
+    _parse_into(cues, plans, [(n, i) for n, plan in enumerate(plans) for i in sorted(plan.holding) if plan.has_cue_word(i)])
+    wanted = {(n, j) for n, plan in enumerate(plans) for i in plan.holding if not _settled(cues[n], i)
+              for j in (i - 2, i - 1, i + 1) if plan.may_cue(j)}
+    _parse_into(cues, plans, sorted(wanted))
+    return [sorted(c, key=lambda cue: (cue.frame, cue.anchor)) for c in cues]
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One body's quotation spans, sentence groups and the groups that hold a quotation."""
+
+    body: str
+    spans: list[tuple[int, int]]
+    groups: list[tuple[int, int]]
+    holding: frozenset[int]
+
+    @classmethod
+    def of(cls, body: str) -> _Plan:
+        spans = quote_spans(body)
+        groups = frames(body, spans) if spans else []
+        holding = frozenset(i for i, (a, b) in enumerate(groups) if any(a <= s < b for s, _ in spans))
+        return cls(body, spans, groups, holding)
+
+    def may_cue(self, i: int) -> bool:
+        if i < 0 or i >= len(self.groups) or i in self.holding:
+            return False
+        a, b = self.groups[i]
+        return bool(_SPEECH_WORD.search(self.body, a, b)) or self.body[a:b].rstrip().endswith(":")
+
+    def has_cue_word(self, i: int) -> bool:
+        return bool(_CUE_WORD.search(self.job(i)[0].replace(f"“{PLACEHOLDER}", "")))
+
+    def job(self, i: int) -> tuple[str, list[int]]:
+        a, b = self.groups[i]
+        return _with_placeholders(self.body, a, b, [(s, e) for s, e in self.spans if a <= s < b])
+
+
+def _parse_into(cues: list[list[SpeechCue]], plans: Sequence[_Plan], wanted: Sequence[tuple[int, int]]) -> None:
+    if not wanted:
+        return
     from extractors.entities import PARSE_COMPONENTS, load_pipeline
 
-    jobs = [(n, index, text, offsets) for n, body in enumerate(bodies) for index, text, offsets in _parse_jobs(body)]
-    cues: list[list[SpeechCue]] = [[] for _ in bodies]
-    if not jobs:
-        return cues
     nlp = load_pipeline()
+    jobs = [(n, i, *plans[n].job(i)) for n, i in wanted]
     parsed = nlp.pipe((text for *_, text, _ in jobs), batch_size=PARSE_BATCH_SIZE,
                       disable=[c for c in nlp.pipe_names if c not in PARSE_COMPONENTS])
-    for (n, index, _, offsets), doc in zip(jobs, parsed):
-        cues[n] += _read_cues(doc, index, offsets)
-    return cues
+    for (n, i, text, offsets), doc in zip(jobs, parsed):
+        cues[n] += _read_cues(doc, i, offsets, text.rstrip().endswith(":"))
 
 
-def _parse_jobs(body: str) -> list[tuple[int, str, list[int]]]:
-    spans = quote_spans(body)
-    if not spans:
-        return []
-    groups = frames(body, spans)
-    holding = {i for i, (a, b) in enumerate(groups) if any(a <= s < b for s, _ in spans)}
-    jobs = []
-    for index, (a, b) in enumerate(groups):
-        near = any(index + step in holding for step in (-1, 1, 2))
-        if index in holding or near and (_SPEECH_WORD.search(body, a, b) or body[a:b].rstrip().endswith(":")):
-            text, offsets = _with_placeholders(body, a, b, [(s, e) for s, e in spans if a <= s < b])
-            jobs.append((index, text, offsets))
-    return jobs
+def _settled(cues: Sequence[SpeechCue], frame: int) -> bool:
+    """Whether the group's own cues name a speaker attribution can use without its neighbours."""
+    return any(c.frame == frame and c.kind == "speaker" and not c.possessive and not _is_nobody(c) for c in cues)
+
+
+def _is_nobody(cue: SpeechCue) -> bool:
+    """A subject that names no one ("it", "they", "who", the quotation itself)."""
+    tag = cue.head_tag
+    return (cue.head.lower() not in PRONOUN_GENDER and tag.startswith("PRP")) or tag in {"WP", "WDT", "DT", "EX"} \
+        or cue.head == PLACEHOLDER
 
 
 def extract_quotes(
@@ -320,7 +359,7 @@ class _Context:
             if cue.possessive and (asked := self._asked_before(cue.frame)) is not None:
                 return asked
             return self._person(PRONOUN_GENDER[head], min(quote_start, cue.anchor))
-        if cue.head_tag.startswith("PRP") or cue.head_tag in {"WP", "WDT", "DT", "EX"} or head == PLACEHOLDER.lower():
+        if _is_nobody(cue):
             return None
         if head in load_aliases().titles and head not in NOT_PERSON_TITLES and cue.phrase.lower().startswith("the "):
             before = min(quote_start, cue.anchor)  # "the president said": the one the article calls so, else the
@@ -426,7 +465,7 @@ def _with_placeholders(body: str, a: int, b: int, inside: Sequence[tuple[int, in
     return "".join(text).replace("\n", " "), offsets
 
 
-def _read_cues(doc, frame: int, offsets: list[int]) -> list[SpeechCue]:
+def _read_cues(doc, frame: int, offsets: list[int], ends_with_colon: bool) -> list[SpeechCue]:
     cues = []
     for tok in doc:
         if tok.text == PLACEHOLDER:
@@ -461,7 +500,7 @@ def _read_cues(doc, frame: int, offsets: list[int]) -> list[SpeechCue]:
             if owner.tag_ in {"NNP", "NN", "NNPS", "NNS"} and not any(t.lower_ in SPEECH_FORMS for t in doc[: tok.i]):
                 cues.append(_cue("speaker", frame, tok, owner, offsets))
     root = next((t for t in doc if t.dep_ == "ROOT"), None)
-    if root is not None and doc.text.rstrip().endswith(":") and not cues:
+    if root is not None and ends_with_colon and not cues:
         subjects = [c for c in root.children if c.dep_ == "nsubj"]
         if subjects:  # "Bessent framed the deal as proof:" introduces the next paragraph's quote
             cues.append(_cue("speaker", frame, root, subjects[0], offsets, via="colon"))
