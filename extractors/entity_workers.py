@@ -6,7 +6,8 @@ and attribution need the whole batch (and the warehouse), so they stay with
 the caller; what crosses the process boundary is small (mentions and cues).
 
 Workers come from a fork server (`pool_context`) that has imported
-`extractors.entity_preload`, which loads the English pipeline: each worker
+`extractors.entity_preload`, which loads the English pipeline and the stage's
+tables (`warm_up`): each worker
 is forked from that clean, single-threaded process, so the model's pages are
 shared copy-on-write instead of loaded once per worker, and a worker starts
 in milliseconds. The flow's own process (threads of Prefect's client and
@@ -33,6 +34,11 @@ def analyse(docs: Sequence[tuple[str | None, str]], language: str = "en") -> lis
     else:
         cues = [[] for _ in docs]
     return list(zip(mentions, cues))
+
+
+def warm_up() -> None:
+    """Load the English pipeline and the lazily built tables of the stage (a tiny article through `analyse`)."""
+    analyse([("Talks in Kyiv", "“We will see,” the minister told reporters in Kyiv.")])
 
 
 def pool_context() -> BaseContext:
