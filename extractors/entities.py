@@ -81,10 +81,14 @@ def ner_available(language: str | None) -> bool:
     return package is not None and importlib.util.find_spec(package) is not None
 
 
-@lru_cache(maxsize=None)
 def load_pipeline(language: str = "en") -> Language:
     """`language`'s pipeline, loaded once per process from its installed package, with `ner` and, where
     quotes are parsed, the parse components: one copy of the model serves both (`pipe(disable=...)`)."""
+    return _loaded_pipeline(language)  # one cache key per language, however the caller passes it
+
+
+@lru_cache(maxsize=None)
+def _loaded_pipeline(language: str) -> Language:
     import spacy
     from spacy.util import get_model_meta
 

@@ -183,9 +183,9 @@ def test_pool_workers_share_the_preloaded_model_and_analyse_as_this_process_does
 
 
 def _pipelines_loaded_before_any_work(_):
-    from extractors.entities import load_pipeline
+    from extractors.entities import _loaded_pipeline
 
-    return load_pipeline.cache_info().currsize
+    return _loaded_pipeline.cache_info().currsize
 
 
 def test_an_opening_quote_typed_as_apostrophe_is_a_possessive_and_an_honorific_makes_a_person():
