@@ -3,7 +3,7 @@
 A command killed with SIGKILL runs no cleanup, so each child watches its
 parent itself: a server child gets the kernel's parent-death signal
 (`prctl(PR_SET_PDEATHSIG)`, Linux), and a worker process exits when the
-process that made its pool has ended (a pidfd, Linux; polling elsewhere). Only the standard library here: spawned
+process that made its pool has ended (a pidfd, Linux). Only the standard library here: spawned
 workers import this module before anything else.
 """
 
@@ -15,14 +15,12 @@ import select
 import signal
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1
-ORPHAN_CHECK_SECONDS = 0.5
 
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
@@ -47,25 +45,15 @@ def worker_initializer(owner: int) -> None:
 
 
 def _exit_with(owner: int) -> None:
-    """Return never; exit this process as soon as process `owner` has ended."""
+    """Exit this process as soon as process `owner` has ended (a pidfd turns readable then; Linux 5.3+)."""
     try:
         handle = os.pidfd_open(owner)
-    except (AttributeError, OSError):  # no pidfd (old kernel) or the owner is gone already
-        while _alive(owner):
-            time.sleep(ORPHAN_CHECK_SECONDS)
-    else:
-        select.select([handle], [], [])  # readable once the owner has exited
+    except AttributeError:  # not Linux: the owner's own cleanup is all there is
+        return
+    except OSError:  # the owner is gone already
+        os._exit(1)
+    select.select([handle], [], [])
     os._exit(1)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def descendants(pid: int) -> list[int]:
