@@ -109,8 +109,14 @@ def _attach(location: str, data_path: str | None) -> duckdb.DuckDBPyConnection:
     if data_path:
         Path(data_path).mkdir(parents=True, exist_ok=True)
         options.append(f"DATA_PATH '{_quoted(str(Path(data_path).absolute()) + os.sep)}'")
+    attach = f"ATTACH '{_quoted(location)}' AS {LAKE_ALIAS} ({', '.join(options)})"
     try:
-        instance.execute(f"ATTACH '{_quoted(location)}' AS {LAKE_ALIAS} ({', '.join(options)})")
+        try:
+            instance.execute(attach)
+        except duckdb.Error as exc:  # two workers creating one new lake: the loser attaches what the winner made
+            if "Failed to initialize DuckLake" not in str(exc) or "already exists" not in str(exc):
+                raise
+            instance.execute(attach)
     except duckdb.Error as exc:
         instance.close()
         if "data_path is not set" in str(exc):
