@@ -16,7 +16,7 @@ html (extract_html on html/, when that module exists), and url: the
 html/ pages served by a local web server (127.0.0.1 only, the stored bytes
 as they are, Content-Type text/html without a charset, so the page's own
 <meta> or detection decides), fetched by `extractors.fetching.Fetcher` and
-extracted by `extractors.dispatch.extract_pages`, the exact path
+extracted by `extractors.dispatch.extract_documents`, the exact path
 `ingest_urls` takes (fetch, charset decoding, trafilatura with the
 readability fallback, canonical URL, the 10-word minimum: a page below it
 counts as an empty body), beside plain `trafilatura.extract` (default
@@ -186,8 +186,9 @@ def fetched_pages(root: Path, names: list[str]) -> dict[str, str | None]:
 
 
 def url_mode(root: Path, truths: dict[str, str], per_page: bool, baselines: bool) -> list[Score]:
-    """Fetch -> extract_pages (the ingest_urls path) against plain trafilatura on the same fetched text."""
-    from extractors.dispatch import extract_pages
+    """Fetch -> extract_documents (the ingest_urls path) against plain trafilatura on the same fetched text."""
+    from extractors.dispatch import extract_documents
+    from extractors.documents import Document
 
     fetched = fetched_pages(root, list(truths))
     ours, plain = {}, {}
@@ -195,7 +196,7 @@ def url_mode(root: Path, truths: dict[str, str], per_page: bool, baselines: bool
         if page is None:
             ours[name] = plain[name] = ""
             continue
-        article = extract_pages([page])[0].result.article
+        article = extract_documents([Document(page[0], url=page[0], text=page[1])])[0].article
         ours[name] = story_text(article) if article is not None else ""
         if baselines:
             plain[name] = trafilatura_body(page[1])

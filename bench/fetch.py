@@ -17,7 +17,7 @@ and prints:
   start of the next request (must be >= the delay, less 2 ms of tolerance);
 - n_new / n_failed from the run summary, and how many articles the warehouse
   linked as near or identical copies;
-- extraction speed: bare `extractors.dispatch.extract_pages` on the same
+- extraction speed: bare `extractors.dispatch.extract_documents` on the same
   served pages, in one process and on the worker count the flow used;
 - overlap: the tail from the last response any server sent to the flow's
   return, beside what extracting all pages takes. Had extraction waited for
@@ -162,20 +162,23 @@ def serve(servers: list, bases: dict[str, bytes], pages_per_host: int) -> list[S
 
 
 def bare_extraction(pages: list[tuple[str, str]], workers: int) -> tuple[float, float]:
-    """Seconds for `extract_pages` over all pages: one process, and `workers` spawned processes
+    """Seconds for `extract_documents` over all pages: one process, and `workers` spawned processes
     (chunks of 16, as flows.stages.in_pool; pool start-up excluded)."""
-    from extractors.dispatch import extract_pages
+    from extractors.dispatch import extract_documents
+    from extractors.documents import Document
     from flows.stages import chunked
 
+    pages = [Document(url, url=url, text=html) for url, html in pages]
+
     started = time.perf_counter()
-    extract_pages(pages)
+    extract_documents(pages)
     single = time.perf_counter() - started
     if workers < 2:
         return single, single
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        list(pool.map(extract_pages, [pages[:1]] * workers))  # start and warm the workers
+        list(pool.map(extract_documents, [pages[:1]] * workers))  # start and warm the workers
         started = time.perf_counter()
-        list(pool.map(extract_pages, chunked(pages, 16)))
+        list(pool.map(extract_documents, chunked(pages, 16)))
         pooled = time.perf_counter() - started
     return single, pooled
 
@@ -316,7 +319,7 @@ def main() -> int:
               f"n_duplicates {summary.get('n_duplicates')}  status {summary.get('status')}")
         print(f"warehouse links: {linked.get('near', 0)} near copies, {linked.get('identical', 0)} identical, "
               f"{linked.get('none', 0)} unlinked articles")
-        print(f"bare extract_pages: {n / single:6.1f} pages/s one process ({single:.2f} s); "
+        print(f"bare extract_documents: {n / single:6.1f} pages/s one process ({single:.2f} s); "
               f"{n / pooled:6.1f} pages/s on {workers} workers ({pooled:.2f} s)")
         print(f"overlap: tail after the last response {returned - last_response:.2f} s, against "
               f"{pooled:.2f} s to extract all {n} pages ({pooled * last_batch / n:.2f} s for one batch of "

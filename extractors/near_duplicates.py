@@ -58,6 +58,7 @@ class StoryMember:
 
     article_id: str
     published_at: dt.datetime | None
+    first_seen_at: dt.datetime | None = None
 
 
 def story_signature(text: str) -> list[int]:
@@ -141,12 +142,16 @@ def matching_pairs(
 
 
 def representative(members: Sequence[StoryMember]) -> str:
-    """The cluster's earliest article: first published (undated last), ties by article id.
+    """The cluster's earliest article: first published (undated last), then first seen, then by article id.
 
     Publication times compare as instants: 00:00 in Taipei (+08:00) is before 17:00 in London the day
-    before; a time stated without an offset counts as UTC, as the warehouse stores it.
+    before; a time stated without an offset counts as UTC, as the warehouse stores it. A copy ingested
+    in a later run never takes the place of the original, even when neither states a date.
     """
-    earliest = min(members, key=lambda m: (m.published_at is None, _instant(m.published_at), m.article_id))
+    earliest = min(members, key=lambda m: (
+        m.published_at is None, _instant(m.published_at),
+        m.first_seen_at is None, m.first_seen_at or dt.datetime.min, m.article_id,
+    ))
     return earliest.article_id
 
 

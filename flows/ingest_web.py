@@ -14,26 +14,25 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
-from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
 from extractors.decoding import RejectedInput
-from extractors.dispatch import extract_pages
+from extractors.documents import Document, Fetch
 from extractors.feeds import parse_feed
 from extractors.fetching import Fetcher, FetchPolicy, FetchRequest, FetchResult
 from extractors.signatures import article_id
 from extractors.urls import canonical_url
 from flows import settings
-from flows.stages import RunRecord, find_entities, in_pool, load_batch, recorded_run, worker_pool
+from flows.pipeline import run_pipeline
+from flows.stages import RunRecord, load_batch, recorded_run
 from warehouse import lookups
-from warehouse.records import CleanedDocument, Failure, LoadBatch, SourceState
+from warehouse.records import Failure, LoadBatch, SourceState
 
 DEFAULT_BATCH_SIZE = settings.DEFAULTS.web_batch_size
 DEFAULT_MAX_NEW_PAGES = settings.DEFAULTS.max_new_pages
@@ -50,14 +49,6 @@ class PageTarget:
     canonical: str
     discovered_from: str | None = None
     published_at: dt.datetime | None = None
-
-
-@dataclass(slots=True)
-class FetchedBatch:
-    """Pages fetched with new bytes, waiting for extraction; the rest of the batch is settled already."""
-
-    pages: list[tuple[PageTarget, FetchResult, str]] = field(default_factory=list)
-    load: LoadBatch = field(default_factory=LoadBatch)
 
 
 def fetch_policy(
@@ -185,7 +176,10 @@ def fetch_feeds(
         children: list[PageTarget] = []
         for result in fetcher.fetch_many(requests):
             feed = by_url[result.request.url]
-            kind, entries, sitemaps = _read_feed(record, load, feed.canonical, result)
+            parsed = _read_feed(record, load, feed.canonical, result)
+            if parsed is None:
+                continue
+            kind, entries, sitemaps = parsed
             load.sources.append(_source_state(feed.canonical, kind, result, body_hash=_body_hash(result)))
             for entry in entries:
                 if canonical := _canonical_or_none(entry.url):
@@ -209,7 +203,8 @@ def _canonical_or_none(url: str) -> str | None:
 
 
 def _read_feed(record: RunRecord, load: LoadBatch, feed_url: str, result: FetchResult):
-    """(kind, entries, child sitemaps) of one fetched feed; what went wrong lands in `load`."""
+    """(kind, entries, child sitemaps) of one fetched feed; None for one that does not parse: its failure
+    and its `sources` row (outcome "failed", the reason) land in `load`."""
     if result.outcome == "not_modified":
         load.n_not_modified += 1
         record.notes.append(f"{feed_url}: not modified (304)")
@@ -221,7 +216,8 @@ def _read_feed(record: RunRecord, load: LoadBatch, feed_url: str, result: FetchR
         parsed = parse_feed(result.body, result.final_url, result.content_type)
     except RejectedInput as exc:
         load.failures.append(Failure(result.request.url, "parse", str(exc)))
-        return "feed", [], []
+        load.sources.append(replace(_source_state(feed_url, "feed", result), outcome="failed", error=str(exc)))
+        return None
     kind = "sitemap" if parsed.kind in ("urlset", "sitemapindex") else "feed"
     note = f"{feed_url}: {parsed.kind}, {len(parsed.entries)} entries"
     if parsed.sitemaps:
@@ -249,92 +245,33 @@ def _ingest_pages(
     record: RunRecord, fetcher: Fetcher, targets: list[PageTarget], batch_size: int, workers: int | None,
     entities: bool,
 ) -> None:
-    """Fetch -> extract -> entities -> load, pipelined over batches as fetch results stream in."""
+    """Fetch the targets (conditionally) and stream the results through the one pipeline as documents."""
     if not targets:
         return
     with record.warehouse.reading() as con:
         states = lookups.source_states(con, [t.canonical for t in targets])
     by_url = {t.url: t for t in targets}
     requests = [FetchRequest(t.url, "page", *_validators(states.get(t.canonical))) for t in targets]
-    pool = worker_pool(workers, len(targets))
-    extracting: PrefectFuture | None = None
-    try:
-        with fetcher.fetch_many(requests) as stream:
-            while True:
-                with record.stage("fetch"):
-                    fetched = fetch_batch(quote(stream), quote(by_url), quote(states), batch_size)
-                if fetched is None:
-                    break
-                next_extracting = extract_batch.submit(quote(fetched), quote(pool))
-                if extracting is not None:
-                    _land_extracted(record, extracting, entities, pool)
-                extracting = next_extracting
-        if extracting is not None:
-            _land_extracted(record, extracting, entities, pool)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    with fetcher.fetch_many(requests) as stream:
+        documents = (_page_document(result, by_url[result.request.url], states) for result in stream)
+        run_pipeline(record, documents, batch_size=batch_size, workers=workers, entities=entities, total=len(targets))
 
 
-@task(name="fetch-batch", cache_policy=NO_CACHE)
-def fetch_batch(
-    stream: Iterator[FetchResult], by_url: dict[str, PageTarget], states: dict[str, SourceState], size: int
-) -> FetchedBatch | None:
-    """The next `size` fetch results (None when all are in): 304s and unchanged bytes settle here, unextracted."""
-    batch = FetchedBatch()
-    n = 0
-    for result in stream:
-        n += 1
-        target = by_url[result.request.url]
-        prior = states.get(target.canonical)
-        known_id = prior.article_id if prior else None
-        body_hash = _body_hash(result)
-        if result.outcome == "fetched" and not (known_id and prior.body_hash == body_hash):
-            batch.pages.append((target, result, body_hash))
-        else:
-            if result.outcome == "not_modified":
-                batch.load.n_not_modified += 1
-            if result.outcome in ("not_modified", "fetched") and known_id:
-                batch.load.unchanged_ids.append(known_id)
-            elif result.outcome not in ("not_modified", "fetched"):
-                batch.load.failures.append(
-                    Failure(target.url, _fetch_stage(result), result.error or result.outcome))
-            batch.load.sources.append(_source_state(target.canonical, "page", result, target, body_hash, known_id))
-        if n == size:
-            break
-    return batch if n else None
-
-
-@task(name="extract-batch", cache_policy=NO_CACHE)
-def extract_batch(fetched: FetchedBatch, pool: Executor | None) -> LoadBatch:
-    """Extract the batch's pages (in worker processes when there are enough), each under its canonical id."""
-    load = fetched.load
-    pages = in_pool(pool, extract_pages, [(result.final_url, result.text or "") for _, result, _ in fetched.pages])
-    landing: set[str] = set()
-    for (target, result, body_hash), page in zip(fetched.pages, pages):
-        article = page.result.article
-        load.sources.append(_source_state(
-            target.canonical, "page", result, target, body_hash, page.article_id if article else None))
-        if article is None:
-            load.failures.append(Failure(target.url, "extract", page.result.error or "no article"))
-        elif page.article_id in landing:  # two listed URLs that declare one canonical page
-            load.unchanged_ids.append(page.article_id)
-        else:
-            landing.add(page.article_id)
-            load.cleaned.append(CleanedDocument(
-                page.article_id, page.canonical_url, page.content_hash, article, True,
-                signature=page.result.signature,
-            ))
-    return load
-
-
-def _land_extracted(record: RunRecord, extracting: PrefectFuture, entities: bool, pool: Executor | None) -> None:
-    with record.stage("extract"):
-        load = extracting.result()
-    if entities:
-        with record.stage("entities"):
-            find_entities(quote(load), quote(record.warehouse), quote(pool))
-    _land(record, load)
+def _page_document(result: FetchResult, target: PageTarget, states: dict[str, SourceState]) -> Document:
+    """A fetch result as the pipeline's document; a failed fetch is a document with its error."""
+    prior = states.get(target.canonical)
+    fetch = Fetch(
+        requested_url=result.request.url, canonical=target.canonical, outcome=result.outcome, status=result.status,
+        error=result.error, etag=result.etag, last_modified=result.last_modified,
+        discovered_from=target.discovered_from, known_article_id=prior.article_id if prior else None,
+    )
+    fetched_at = result.finished_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    failed = result.outcome not in ("fetched", "not_modified")
+    return Document(
+        target.url, "html", url=result.final_url, text=result.text if result.outcome == "fetched" else None,
+        content_type=result.content_type, fetched_at=fetched_at, fetch=fetch,
+        error=(result.error or result.outcome) if failed else None, error_stage=_fetch_stage(result),
+    )
 
 
 def _land(record: RunRecord, load: LoadBatch) -> None:
@@ -356,13 +293,10 @@ def _fetch_stage(result: FetchResult) -> str:
     return "robots" if result.outcome == "disallowed" else "fetch"
 
 
-def _source_state(
-    url: str, kind: str, result: FetchResult, target: PageTarget | None = None, body_hash: str | None = None,
-    article: str | None = None,
-) -> SourceState:
+def _source_state(url: str, kind: str, result: FetchResult, body_hash: str | None = None) -> SourceState:
     fetched_at = result.finished_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
     return SourceState(
         url=url, kind=kind, requested_url=result.request.url, outcome=result.outcome, fetched_at=fetched_at,
         status=result.status, error=result.error, etag=result.etag, last_modified=result.last_modified,
-        body_hash=body_hash, article_id=article, discovered_from=target.discovered_from if target else None,
+        body_hash=body_hash,
     )

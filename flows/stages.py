@@ -52,6 +52,18 @@ class RunRecord:
     """Lines for the artifact that are not counts (e.g. "feed X: 304 not modified")."""
     summary: dict = field(default_factory=dict)
     """The run's row of `ingest_runs` once it has ended, with its duration and warehouse path."""
+    n_done: int = 0
+    """Inputs settled so far (landed, unchanged, linked or failed), for progress reports."""
+    n_failed: int = 0
+    on_progress: Callable[[int, int | None, int], None] | None = None
+    total: int | None = None
+
+    def landed(self, batch: LoadBatch) -> None:
+        """Count a batch that landed and report progress: (done, total if known, failures so far)."""
+        self.n_done += batch.n_seen
+        self.n_failed += len(batch.failures)
+        if self.on_progress is not None:
+            self.on_progress(self.n_done, self.total, self.n_failed)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -67,8 +79,9 @@ class RunRecord:
 def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Iterator[RunRecord]:
     """Register a run in `ingest_runs`, and on the way out record how it ended and publish its artifacts.
 
-    The run is 'completed' when its body returns and 'failed' when it raises
-    (the exception goes on, so Prefect marks the flow run failed with it).
+    The run is 'completed' when its body returns, 'interrupted' when a
+    KeyboardInterrupt (or SIGTERM turned into one) stops it, and 'failed' when
+    it raises anything else (the exception goes on, so Prefect marks the flow run failed with it).
     """
     logger = get_run_logger()
     defaults = settings.current()
@@ -84,6 +97,9 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
         with record.stage("search-index"):
             record.notes.append(keep_search_current(record.warehouse))
         status = "completed"
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM as `pipeline.Interrupted`: the batch in flight rolled back
+        status = "interrupted"
+        raise
     finally:
         try:
             finish_wait = warehouse.lock_wait if status == "completed" else FINISH_LOCK_WAIT
@@ -106,40 +122,47 @@ def retry_unless_locked(task, task_run, state) -> bool:
 
 
 @task(name="find-entities", cache_policy=NO_CACHE)
-def find_entities(load: LoadBatch, warehouse: connection.Warehouse, pool: Executor | None) -> None:
-    """NER, canonical entities and quotes for the batch's freshly cleaned articles (never for unchanged ones)."""
+def find_entities(load: LoadBatch, warehouse: connection.Warehouse, pool: Executor | None) -> LoadBatch:
+    """NER, canonical entities and quotes for the batch's freshly cleaned articles (never for unchanged ones).
+
+    Returns a new batch whose cleaned documents carry their mentions and quotes.
+    """
     if not load.cleaned:
-        return
-    eligible = sorted((i for i, d in enumerate(load.cleaned) if ner_available(d.article.language)),
-                      key=lambda i: load.cleaned[i].article.language)
+        return load
+    cleaned = list(load.cleaned)
+    eligible = sorted((i for i, d in enumerate(cleaned) if ner_available(d.article.language)),
+                      key=lambda i: cleaned[i].article.language)
     analysed = []
-    for language, group in groupby(eligible, key=lambda i: load.cleaned[i].article.language):
-        docs = [(load.cleaned[i].article.title, load.cleaned[i].article.body) for i in group]
+    for language, group in groupby(eligible, key=lambda i: cleaned[i].article.language):
+        docs = [(cleaned[i].article.title, cleaned[i].article.body) for i in group]
         analysed += in_pool(pool, analyse, docs, language)
     with warehouse.reading() as con:
         known = lookups.known_entities(con)
     resolved = canonical_entities([mentions for mentions, _ in analysed], known)
-    for i, doc in enumerate(load.cleaned):
-        load.cleaned[i] = replace(doc, entity_status=f"skipped: no NER pipeline for language {doc.article.language}")
+    for i, doc in enumerate(cleaned):
+        cleaned[i] = replace(doc, entity_status=f"skipped: no NER pipeline for language {doc.article.language}")
     for i, article_mentions, (_, cues) in zip(eligible, resolved, analysed):
-        doc = load.cleaned[i]
+        doc = cleaned[i]
         quotes = extract_quotes(doc.article.body, article_mentions, cues, language=doc.article.language)
-        load.cleaned[i] = replace(doc, entity_status="done", mentions=tuple(article_mentions), quotes=tuple(quotes))
+        cleaned[i] = replace(doc, entity_status="done", mentions=tuple(article_mentions), quotes=tuple(quotes))
+    return replace(load, cleaned=cleaned)
 
 
 @task(name="load-batch", cache_policy=NO_CACHE)
-def load_batch(load: LoadBatch, record: RunRecord) -> None:
-    """Land the batch in one transaction, holding the write lock only for it.
+def load_batch(load: LoadBatch, record: RunRecord) -> LoadBatch:
+    """Land the batch in one transaction, holding the write lock only for it; return the batch as it landed.
 
     No task retry: waiting for the lock (with backoff, up to the run's
     limit) is the retry, and a batch that cannot land is left for the next run whole.
     """
-    record.warehouse.write(lambda con: batch_load.load_batch(con, record.run_id, load))
-    record.new_titles.extend(d.article.title for d in load.cleaned if d.article.title)
+    landed = record.warehouse.write(lambda con: batch_load.load_batch(con, record.run_id, load))
+    record.new_titles.extend(d.article.title for d in landed.cleaned if d.article.title)
+    record.landed(landed)
     get_run_logger().info(
         "loaded batch: %d new, %d updated, %d unchanged, %d duplicates, %d failed",
-        load.n_new, load.n_updated, len(load.unchanged_ids), len(load.duplicates), len(load.failures),
+        landed.n_new, landed.n_updated, len(landed.unchanged_ids), len(landed.duplicates), len(landed.failures),
     )
+    return landed
 
 
 def worker_pool(workers: int | None, n_items: int) -> Executor | None:

@@ -25,7 +25,7 @@ def test_real_page_gives_story_and_metadata():
 
 
 def test_page_without_a_story_is_refused_by_the_dispatcher():
-    (result,) = extract_many([("html", "<html lang='de'><body><nav><a href='/'>Start</a></nav></body></html>")])
+    (result,) = extract_many([("html", "<html lang='de'><body><nav><a href='/'>Start</a></nav></body></html>", None)])
     assert result.article is None and "no story text" in result.error
 
 

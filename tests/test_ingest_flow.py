@@ -134,7 +134,7 @@ def test_each_run_publishes_a_summary_and_a_failures_table(seeds_copy, db_path):
     assert "Kremlin ERUPTS Over Trump’s Backdoor Diplomacy!" in artifact["data"]
     assert "empty.txt | read | empty document" in artifact["data"]
     assert str(db_path) in artifact["data"]
-    assert all(f"| {stage} |" in artifact["data"] for stage in ("read", "clean", "entities", "load"))
+    assert all(f"| {stage} |" in artifact["data"] for stage in ("read", "extract", "entities", "load"))
     table = flow_run_artifact(summary["prefect_flow_run_id"], "ingest-stored-failures")
     assert table["type"] == "table"
     (failure,) = json.loads(table["data"])

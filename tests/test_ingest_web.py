@@ -219,3 +219,26 @@ def test_syndicated_copies_are_one_story_and_other_stories_stay_apart(web, db_pa
     kinds = dict(_rows(db_path, "SELECT url, duplicate_kind FROM articles"))
     assert {url.rsplit("/", 2)[-2]: kind for url, kind in kinds.items()} == {
         "wire": None, "partner": "near", "other": None}
+
+
+def test_a_page_stored_and_the_same_page_fetched_are_one_story(web, db_path, tmp_path):
+    """One content_hash rule for every source: the decoded text, so the same bytes on disk and on the web match."""
+    from flows.ingest_stored import ingest_stored
+
+    page = _page("Reuters_0.html.gz")
+    saved = tmp_path / "saved" / "reuters.html"
+    saved.parent.mkdir()
+    saved.write_bytes(page)
+    web.route("/world/story", page, headers={"Content-Type": "text/html; charset=utf-8"})
+
+    stored = ingest_stored(paths=[str(saved.parent)], db=str(db_path), entities=False)
+    fetched = ingest_urls(urls=[web.url("/world/story")], db=str(db_path), **FAST)
+
+    assert (stored["n_new"], fetched["n_new"], fetched["n_duplicates"], fetched["n_failed"]) == (1, 1, 1, 0)
+    rows = _rows(db_path, "SELECT source_uri, article_id, duplicate_of, duplicate_kind, title, url, content_hash"
+                          " FROM articles ORDER BY first_seen_at")
+    (file_uri, original, none, no_kind, title, _, digest), (page_uri, _, linked, kind, copy_title, url, copy_digest) = rows
+    assert file_uri == saved.absolute().as_uri() and none is None and no_kind is None
+    assert page_uri.endswith("/world/story") and url == page_uri
+    assert (linked, kind, copy_title, copy_digest) == (original, "identical", title, digest)
+    assert _rows(db_path, "SELECT count(*) FROM v_stories") == [(1,)]

@@ -191,6 +191,9 @@ def test_representative_is_the_earliest_published():
     assert representative(members) == "a"  # earliest time; tie broken by id
     assert representative(members[::-1]) == "a"
     assert representative([StoryMember("z", None), StoryMember("y", None)]) == "y"
+    earlier, later = dt.datetime(2024, 3, 1, 8), dt.datetime(2024, 3, 2, 8)
+    undated = [StoryMember("a-later-copy", None, later), StoryMember("z-original", None, earlier)]
+    assert representative(undated) == "z-original"  # undated: first seen wins, not the id
 
 
 def test_signatures_are_datasketch_minhashes():

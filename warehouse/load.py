@@ -9,8 +9,6 @@ and skipped.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import duckdb
 import pandas as pd
 
@@ -35,16 +33,17 @@ ARTICLE_COLUMNS = (
 )
 
 
-def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) -> None:
-    """Upsert one batch and bump the run's counters, all or nothing.
+def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) -> LoadBatch:
+    """Upsert one batch and bump the run's counters, all or nothing; return the batch as it landed.
 
-    What is new, edited or unchanged is settled again inside the transaction,
-    so two overlapping runs that extracted the same documents never write
-    them twice or count them twice: the second finds them landed.
+    What is new, edited or unchanged is settled again inside the transaction
+    (`records.settle`), so two overlapping runs that extracted the same
+    documents never write them twice or count them twice: the second finds them landed.
     """
     begin_write(con)
     try:
-        _settle_against_stored(con, batch)
+        settling = [d.article_id for d in (*batch.cleaned, *batch.duplicates)]
+        batch = batch.settled(stored_hashes(con, settling)) if settling else batch
         con.execute("CREATE OR REPLACE TEMP TABLE touched (entity_id VARCHAR)")
         if batch.cleaned:
             _upsert_cleaned(con, run_id, batch.cleaned)
@@ -85,30 +84,10 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
         _recount_touched_entities(con)
         con.execute("DROP TABLE touched")
         con.commit()
-    except Exception:
+    except BaseException:  # an interrupt (Ctrl-C, SIGTERM) too: the batch lands whole or not at all
         rollback(con)
         raise
-
-
-def _settle_against_stored(con: duckdb.DuckDBPyConnection, batch: LoadBatch) -> None:
-    """Re-decide new / edited / unchanged from what the file holds now (another run may have landed some)."""
-    docs = [*batch.cleaned, *batch.duplicates]
-    if not docs:
-        return
-    stored = stored_hashes(con, [d.article_id for d in docs])
-
-    def settle(documents: list) -> list:
-        kept = []
-        for doc in documents:
-            if doc.article_id in stored and stored[doc.article_id] == doc.content_hash:
-                batch.unchanged_ids.append(doc.article_id)
-            else:
-                is_new = doc.article_id not in stored
-                kept.append(doc if doc.is_new == is_new else replace(doc, is_new=is_new))
-        return kept
-
-    batch.cleaned = settle(batch.cleaned)
-    batch.duplicates = settle(batch.duplicates)
+    return batch
 
 
 def _published_as_stated(article) -> tuple:
@@ -169,11 +148,15 @@ def _upsert_duplicates(con: duckdb.DuckDBPyConnection, run_id: str, duplicates: 
 
     It links to the original's story (the original may itself be a near copy of an earlier one).
     """
-    links = pd.DataFrame(
-        [(d.article_id, d.source_uri, d.content_hash, d.duplicate_of) for d in duplicates],
-        columns=["article_id", "source_uri", "content_hash", "duplicate_of"],
-    )
+    links = pd.DataFrame({
+        "article_id": strings(d.article_id for d in duplicates),
+        "source_uri": strings(d.source_uri for d in duplicates),
+        "url": strings(d.url for d in duplicates),
+        "content_hash": strings(d.content_hash for d in duplicates),
+        "duplicate_of": strings(d.duplicate_of for d in duplicates),
+    })
     own = {"article_id": "l.article_id", "source_uri": "l.source_uri", "content_hash": "l.content_hash",
+           "url": "coalesce(l.url, o.url)",
            "duplicate_of": "coalesce(o.duplicate_of, o.article_id)", "duplicate_kind": "'identical'"}
     copied = ", ".join(f"{own.get(c, 'o.' + c)} AS {c}" for c in ARTICLE_COLUMNS)
     with frames(con, links=links):

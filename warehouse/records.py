@@ -7,7 +7,8 @@ Plain frozen records built by the flows' stages; `warehouse.load` lands a
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 
 from extractors.entity_resolution import ResolvedMention
 from extractors.model import Article
@@ -40,6 +41,8 @@ class DuplicateDocument:
     content_hash: str
     duplicate_of: str
     is_new: bool
+    url: str | None = None
+    """Its own address (a copy served at another URL keeps that URL)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +72,22 @@ class SourceState:
     discovered_from: str | None = None
 
 
+def settle(article_id: str, content_hash: str, stored: Mapping[str, str]) -> str:
+    """"unchanged", "new" or "updated": whether a document changes the warehouse, given the stored hashes.
+
+    The one rule. The pipeline applies it before extraction (so unchanged
+    content costs no extraction) and the load applies it again inside its
+    transaction, to the file as it is then: an overlapping run may have landed
+    the same documents meanwhile, and they must not be written or counted twice.
+    """
+    if article_id not in stored:
+        return "new"
+    return "unchanged" if stored[article_id] == content_hash else "updated"
+
+
 @dataclass(slots=True)
 class LoadBatch:
-    """Everything one batch changes, loaded in one transaction."""
+    """Everything one batch changes, loaded in one transaction. Stages build new batches, never edit one."""
 
     cleaned: list[CleanedDocument] = field(default_factory=list)
     duplicates: list[DuplicateDocument] = field(default_factory=list)
@@ -94,6 +110,23 @@ class LoadBatch:
     @property
     def n_seen(self) -> int:
         return len(self.cleaned) + len(self.duplicates) + len(self.unchanged_ids) + len(self.failures)
+
+    def settled(self, stored: Mapping[str, str]) -> LoadBatch:
+        """This batch as the warehouse holding `stored` (article id -> content hash) would take it."""
+        unchanged = list(self.unchanged_ids)
+
+        def kept(documents: list) -> list:
+            out = []
+            for doc in documents:
+                outcome = settle(doc.article_id, doc.content_hash, stored)
+                if outcome == "unchanged":
+                    unchanged.append(doc.article_id)
+                else:
+                    out.append(doc if doc.is_new == (outcome == "new") else replace(doc, is_new=outcome == "new"))
+            return out
+
+        cleaned, duplicates = kept(self.cleaned), kept(self.duplicates)
+        return replace(self, cleaned=cleaned, duplicates=duplicates, unchanged_ids=unchanged)
 
     @property
     def empty(self) -> bool:

@@ -21,7 +21,7 @@ def link_near_duplicates(con: duckdb.DuckDBPyConnection, cleaned: list[CleanedDo
     Candidates share an LSH band with a stored or batch article and are kept
     when their MinHash similarity reaches the threshold. Each match stands
     for its whole story, so stories merge; the representative is the
-    earliest article (by publication, then id), whatever order runs and
+    earliest article (by publication, then first seen, then id), whatever order runs and
     batches brought them in.
     """
     signed = [d for d in cleaned if d.signature]
@@ -60,11 +60,11 @@ def link_near_duplicates(con: duckdb.DuckDBPyConnection, cleaned: list[CleanedDo
     stories = [g for g in connected_groups((story_of[a], story_of[b]) for a, b in matches) if len(g) > 1]
     heads = pd.DataFrame({"article_id": strings(story for group in stories for story in group)})
     with frames(con, heads=heads):
-        published = dict(con.execute(
-            "SELECT article_id, published_at FROM articles JOIN heads USING (article_id)"
-        ).fetchall())
+        dated = {aid: (published, first_seen) for aid, published, first_seen in con.execute(
+            "SELECT article_id, published_at, first_seen_at FROM articles JOIN heads USING (article_id)"
+        ).fetchall()}
     moves = [(story, head) for group in stories
-             for head in [representative([StoryMember(story, published.get(story)) for story in group])]
+             for head in [representative([StoryMember(story, *dated.get(story, (None, None))) for story in group])]
              for story in sorted(group - {head})]
     frame = pd.DataFrame({"story": strings(s for s, _ in moves), "head": strings(h for _, h in moves)})
     with frames(con, moves=frame):
