@@ -53,7 +53,8 @@ class Document:
     Exactly one of `raw` (bytes as stored, served or archived) and `text`
     (already decoded) is set for a readable document; a stored file carries
     neither: the scan stage reads it in a worker process, where reading costs
-    the loop nothing. `error` set means the source could not deliver it.
+    the loop nothing. `error` set means the source could not deliver it,
+    `skipped` that it chose not to (the run counts it, nothing else).
     """
 
     source_uri: str
@@ -71,6 +72,8 @@ class Document:
     fetch: Fetch | None = None
     error: str | None = None
     error_stage: str = "read"
+    skipped: str | None = None
+    """Why the source left this input out on purpose (a WARC record that is not HTML, not 200, filtered)."""
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ is framed by each record's Content-Length; after a record whose headers
 cannot be read, reading resumes at the next line that starts a record.
 
 Each response record becomes one `Document` (target URI canonicalised as
-its URL, WARC-Date as its fetch time) or one `Skipped`; what cannot be
-read is a `Document` with its error, so it lands as a `failures` row.
+its URL, WARC-Date as its fetch time), or a skipped one (not HTML, not
+200, filtered out: counted); what cannot be read is a `Document` with its
+error, so it lands as a `failures` row.
 """
 
 from __future__ import annotations
@@ -45,18 +46,34 @@ class RecordFilter:
     """Which response records to keep, besides HTML with status 200."""
 
     hosts: frozenset[str] = frozenset()
-    """Hosts as `canonical_url` writes them (lower case, `www.` folded); empty keeps every host."""
+    """Hosts as `canonical_url` writes them (lower case, `www.` folded), each with its subdomains;
+    empty keeps every host."""
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     """WARC-Date bounds, inclusive, in UTC."""
 
 
-@dataclass(frozen=True)
-class Skipped:
-    """A response record left out on purpose, counted by reason: not HTML, not 200, filtered."""
+def selected_hosts(hosts: Iterable[str] | None, hosts_file: Path | None = None) -> frozenset[str]:
+    """Hosts given directly and in a file (one per line, # comments), as `RecordFilter.hosts` wants them.
 
-    uri: str
-    reason: str
+    A host may be given bare (`bbc.co.uk`) or as a URL (`https://www.bbc.co.uk/news`).
+    """
+    given = list(hosts or [])
+    if hosts_file is not None:
+        lines = (line.strip() for line in hosts_file.read_text(encoding="utf-8").splitlines())
+        given.extend(line for line in lines if line and not line.startswith("#"))
+    return frozenset(urlsplit(canonical_url(h if "://" in h else f"http://{h}")).hostname for h in given)
+
+
+def archive_time(text: str, end: bool = False) -> dt.datetime:
+    """A --since/--until bound as naive UTC: an ISO date or date and time; a date alone as `end`
+    means the end of that day. Raises ValueError for anything else."""
+    value = dt.datetime.fromisoformat(text.strip())
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if end and len(text.strip()) == 10:  # YYYY-MM-DD
+        value += dt.timedelta(days=1, microseconds=-1)
+    return value
 
 
 def archive_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
@@ -73,8 +90,8 @@ def archive_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
 
 def warc_documents(
     path: Path, keep: RecordFilter = RecordFilter(), max_bytes: int = DEFAULT_MAX_BYTES
-) -> Iterator[Document | Skipped]:
-    """Every response record of one archive, as a document, a failed document or a skip, in archive order."""
+) -> Iterator[Document]:
+    """Every response record of one archive, as a document (readable, failed or skipped), in archive order."""
     archive = path.absolute().as_uri()
     if not path.name.lower().endswith(WARC_SUFFIXES):
         yield Document(archive, error=f"not a WARC file (expected {' or '.join(WARC_SUFFIXES)})")
@@ -228,7 +245,7 @@ def _next_record_start(buffer: bytes) -> int | None:
     return match.start(1) if match else None
 
 
-def _records(block: bytes, where: str, keep: RecordFilter, max_bytes: int) -> Iterator[Document | Skipped]:
+def _records(block: bytes, where: str, keep: RecordFilter, max_bytes: int) -> Iterator[Document]:
     """The response records in one framed block (usually one), checked, filtered and turned into documents."""
     for record_bytes in _split_records(block):
         header_end = record_bytes.find(b"\r\n\r\n")
@@ -261,7 +278,7 @@ def _split_records(block: bytes) -> Iterator[bytes]:
             position += 2
 
 
-def _response(record: WarcRecord, where: str, keep: RecordFilter, max_bytes: int) -> Document | Skipped:
+def _response(record: WarcRecord, where: str, keep: RecordFilter, max_bytes: int) -> Document:
     target = (record.headers.get("WARC-Target-URI") or "").strip("<> ")
     try:
         url = canonical_url(target)
@@ -271,12 +288,12 @@ def _response(record: WarcRecord, where: str, keep: RecordFilter, max_bytes: int
     if fetched_at is None:
         return Document(url, error="broken WARC headers: no valid WARC-Date")
     fetched_at = fetched_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    if keep.hosts and urlsplit(url).hostname not in keep.hosts:
-        return Skipped(url, "host not selected")
+    if keep.hosts and not _selected(urlsplit(url).hostname or "", keep.hosts):
+        return Document(url, skipped="host not selected")
     if keep.since and fetched_at < keep.since:
-        return Skipped(url, "archived before --since")
+        return Document(url, skipped="archived before --since")
     if keep.until and fetched_at > keep.until:
-        return Skipped(url, "archived after --until")
+        return Document(url, skipped="archived after --until")
     try:
         record.parse_http(auto_decode="all")
     except (OSError, ValueError) as exc:
@@ -285,11 +302,15 @@ def _response(record: WarcRecord, where: str, keep: RecordFilter, max_bytes: int
         return Document(url, error="broken HTTP headers in the record: no status line")
     status = record.http_headers.status_code
     if status != 200:
-        return Skipped(url, f"HTTP {status}")
+        return Document(url, skipped=f"HTTP {status}")
     content_type = record.http_headers.get("Content-Type") or ""
-    if not content_type.split(";")[0].strip().lower() in _HTML_TYPES:
-        return Skipped(url, "not HTML")
+    if content_type.split(";")[0].strip().lower() not in _HTML_TYPES:
+        return Document(url, skipped="not HTML")
     body = record.reader.read(max_bytes + 1)
     if len(body) > max_bytes:
         return Document(url, error=f"record is over the {max_bytes:,} byte size cap")
     return Document(url, "html", url=target, raw=body, content_type=content_type, fetched_at=fetched_at)
+
+
+def _selected(host: str, hosts: frozenset[str]) -> bool:
+    return any(host == h or host.endswith("." + h) for h in hosts)

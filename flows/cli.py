@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from extractors.version import package_version
-from flows import cli_find, settings
+from flows import cli_find, cli_warc, settings
 from flows.progress import ProgressDisplay
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
@@ -152,6 +152,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     serve.add_parser(commands, full=wanted("serve"))
     cli_find.add_parser(commands)
+    cli_warc.add_parser(commands)
     from flows import cli_scale  # `worker`, `ingest-sharded` (imports this module: registered late)
 
     cli_scale.add_parsers(commands)

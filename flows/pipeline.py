@@ -101,9 +101,13 @@ class DecidedBatch:
 
 def run_pipeline(
     record: RunRecord, documents: Iterable[Document], *, batch_size: int, workers: int | None, entities: bool,
-    total: int | None = None,
+    total: int | None = None, languages: frozenset[str] | None = None,
 ) -> None:
-    """Ingest `documents` (any source) into the run's warehouse; `total`: how many, when the source knows."""
+    """Ingest `documents` (any source) into the run's warehouse.
+
+    `total`: how many documents, when the source knows. `languages`: keep only articles in these
+    languages (ISO 639-1); the others are extracted (language is known only then) and counted as skipped.
+    """
     record.on_progress, record.total = _progress.get(), total
     pool: Executor | None = None
     in_flight: DecidedBatch | None = None
@@ -128,7 +132,7 @@ def run_pipeline(
                     pool = worker_pool(workers, len(batch))
                 with record.stage("read"):
                     decided = decide_batch(quote(batch), quote(record.warehouse), quote(in_flight), quote(pool))
-                next_extracting = extract_batch.submit(quote(decided), quote(pool))
+                next_extracting = extract_batch.submit(quote(decided), quote(pool), languages)
                 if extracting is not None:
                     failed_ids = land(in_flight, _extracted(extracting, record))
                 in_flight, extracting = decided, next_extracting
@@ -155,8 +159,12 @@ def decide_batch(
     sources: list[SourceState] = []
     pending: list[Pending] = []
     n_not_modified = 0
+    skipped: list[str] = []
     readable = []
     for doc in documents:
+        if doc.skipped is not None:
+            skipped.append(doc.skipped)
+            continue
         if doc.error is not None:
             failures.append(Failure(doc.source_uri, doc.error_stage, doc.error))
         elif doc.fetch is not None and doc.fetch.outcome == "not_modified":
@@ -200,20 +208,24 @@ def decide_batch(
             con, {p.scanned.article_id: p.scanned.line_keys for p in unloaded if p.scanned.line_keys}, RECURRING_MIN_DOCS
         )
     settled = LoadBatch(duplicates=duplicates, unchanged_ids=unchanged, failures=failures, sources=sources,
-                        n_not_modified=n_not_modified)
+                        n_not_modified=n_not_modified, skipped=skipped)
     return DecidedBatch(tuple(pending), recurring, settled)
 
 
 @task(name="extract-batch", cache_policy=NO_CACHE)
-def extract_batch(decided: DecidedBatch, pool: Executor | None) -> LoadBatch:
+def extract_batch(decided: DecidedBatch, pool: Executor | None, languages: frozenset[str] | None = None) -> LoadBatch:
     """Extract every pending document (in worker processes when there are enough): a new batch to load."""
     triples = [(p.scanned.kind, p.scanned.text, p.scanned.address) for p in decided.pending]
     results = in_pool(pool, extract_many, triples, decided.recurring)
     cleaned: list[CleanedDocument] = []
     failures: list[Failure] = []
     sources: list[SourceState] = []
+    skipped: list[str] = []
     for pending, result in zip(decided.pending, results):
         scanned = pending.scanned
+        if languages is not None and result.article is not None and result.article.language not in languages:
+            skipped.append(f"language {result.article.language or 'unknown'} not selected")
+            continue
         extracted = result.article is not None
         sources.extend(_source_rows(scanned.document, scanned.article_id if extracted else None, scanned.content_hash))
         if not extracted:
@@ -225,7 +237,7 @@ def extract_batch(decided: DecidedBatch, pool: Executor | None) -> LoadBatch:
         ))
     settled = decided.settled
     return replace(settled, cleaned=cleaned, failures=[*settled.failures, *failures],
-                   sources=[*settled.sources, *sources])
+                   sources=[*settled.sources, *sources], skipped=[*settled.skipped, *skipped])
 
 
 def without_orphans(load: LoadBatch, failed_ids: frozenset[str]) -> LoadBatch:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -58,10 +59,14 @@ class RunRecord:
     on_progress: Callable[[int, int | None, int], None] | None = None
     total: int | None = None
 
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Inputs left out on purpose, by reason (noted in the summary artifact)."""
+
     def landed(self, batch: LoadBatch) -> None:
         """Count a batch that landed and report progress: (done, total if known, failures so far)."""
-        self.n_done += batch.n_seen
+        self.n_done += batch.n_seen + len(batch.skipped)
         self.n_failed += len(batch.failures)
+        self.skipped.update(batch.skipped)
         if self.on_progress is not None:
             self.on_progress(self.n_done, self.total, self.n_failed)
 
@@ -215,8 +220,9 @@ def summary_markdown(record: RunRecord, summary: dict, failures: list[tuple[str,
     if record.stage_seconds:
         lines += ["", "## Time per stage", "| stage | seconds |", "|---|---:|"]
         lines += [f"| {name} | {seconds:.2f} |" for name, seconds in record.stage_seconds.items()]
-    if record.notes:
-        lines += ["", "## Notes", *[f"- {note}" for note in record.notes]]
+    skips = [f"{n} skipped: {reason}" for reason, n in record.skipped.most_common()]
+    if record.notes or skips:
+        lines += ["", "## Notes", *[f"- {note}" for note in [*record.notes, *skips]]]
     if record.new_titles:
         lines += ["", "## New or updated articles", *[f"- {t}" for t in record.new_titles[:50]]]
         if len(record.new_titles) > 50:

@@ -39,4 +39,4 @@ def test_every_deployment_names_a_real_flow_its_parameters_and_one_run_at_a_time
         (schedule,) = deployment["schedules"]
         crons[deployment["name"]] = construct_schedule(cron=schedule["cron"], timezone=schedule["timezone"]).cron
     assert crons == {"stored-hourly": "0 * * * *", "feeds-15min": "*/15 * * * *",
-                     "sitemaps-daily": "30 4 * * *"}
+                     "sitemaps-daily": "30 4 * * *", "warc-daily": "0 5 * * *"}

@@ -75,11 +75,11 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
             """
             UPDATE ingest_runs SET n_seen = n_seen + ?, n_new = n_new + ?, n_updated = n_updated + ?,
                    n_unchanged = n_unchanged + ?, n_failed = n_failed + ?, n_duplicates = n_duplicates + ?,
-                   n_not_modified = n_not_modified + ?
+                   n_not_modified = n_not_modified + ?, n_skipped = n_skipped + ?
             WHERE run_id = ?
             """,
             [batch.n_seen, batch.n_new, batch.n_updated, len(batch.unchanged_ids),
-             len(batch.failures), len(batch.duplicates), batch.n_not_modified, run_id],
+             len(batch.failures), len(batch.duplicates), batch.n_not_modified, len(batch.skipped), run_id],
         )
         _recount_touched_entities(con)
         con.execute("DROP TABLE touched")

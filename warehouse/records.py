@@ -98,6 +98,8 @@ class LoadBatch:
     """robots.txt texts fetched in this batch's run, by "scheme://host[:port]" ("" when there is none)."""
     n_not_modified: int = 0
     """Conditional requests answered 304 (feeds, sitemaps and pages)."""
+    skipped: list[str] = field(default_factory=list)
+    """Why each input left out on purpose was (not HTML, HTTP 404, host not selected, ...)."""
 
     @property
     def n_new(self) -> int:
@@ -130,4 +132,4 @@ class LoadBatch:
 
     @property
     def empty(self) -> bool:
-        return not (self.n_seen or self.sources or self.robots or self.n_not_modified)
+        return not (self.n_seen or self.sources or self.robots or self.n_not_modified or self.skipped)

@@ -243,6 +243,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE ingest_runs ADD COLUMN shard_flow_run_ids VARCHAR[];
         """,
     ),
+    (
+        8,
+        "ingest_runs.n_skipped: inputs left out on purpose (WARC records not HTML or not 200, filtered out)",
+        """
+        ALTER TABLE ingest_runs ADD COLUMN n_skipped INTEGER DEFAULT 0;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
