@@ -303,11 +303,13 @@ def _run_flow(args: argparse.Namespace, module: str, flow_name: str, source_tag:
                 flow = getattr(importlib.import_module(module), flow_name)
                 from prefect import tags
 
+                from flows.pipeline import reporting
+
                 _tracebacks_only_under_debug(args.debug)
                 if temporary is not None:
                     temporary.wait_ready()
                 try:
-                    with tags(source_tag):
+                    with tags(source_tag), reporting(progress.update):
                         summary = flow(**parameters, db=db, lock_wait=args.lock_wait)
                 except Exception as exc:
                     _say_run_failed(args, exc)

@@ -249,6 +249,41 @@ def test_sigkill_mid_ingest_leaves_no_child_and_the_next_run_finishes(tmp_path, 
     assert statuses == ["interrupted", "completed"]
 
 
+def test_progress_on_a_terminal_and_none_when_piped(tmp_path, prefect_api_url):
+    import pty
+
+    corpus = tmp_path / "corpus"
+    _varied_corpus(corpus, 12)
+    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "COLUMNS": "120"}
+    command = NEWSFLOW + ["ingest", str(corpus), "--batch-size", "3", "--no-entities"]
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(command + ["--db", str(tmp_path / "tty.duckdb")], cwd=ROOT, env=env,
+                               stdin=secondary, stdout=secondary, stderr=secondary, close_fds=True)
+    os.close(secondary)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # the terminal closed: the command is done
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(primary)
+    assert process.wait(timeout=60) == 0
+    screen = drawn.decode(errors="replace")
+    assert "ingest" in screen and "12/12" in screen and "0 failed" in screen and "/s" in screen
+    assert "seen 12 | new 12" in screen
+
+    piped = subprocess.run(command + ["--db", str(tmp_path / "piped.duckdb")], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert piped.returncode == 0 and "seen 12 | new 12" in piped.stdout
+    assert piped.stderr == "" and "12/12" not in piped.stdout
+    quiet = subprocess.run(command + ["--db", str(tmp_path / "piped.duckdb"), "--quiet"], cwd=ROOT, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert (quiet.returncode, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
 @pytest.mark.usefixtures("prefect_api")
 def test_failures_are_told_grouped_by_reason_with_examples(seeds_copy, db_path, capsys):
     for name in ("a", "b", "c"):
