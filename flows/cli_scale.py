@@ -6,7 +6,8 @@ import argparse
 import os
 import sys
 
-from flows.cli import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, _add_warehouse_options, _run_flow
+from flows import settings
+from flows.cli import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, _run_flow, _run_options
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -31,12 +32,10 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         "for ingest.",
     )
     sharded.add_argument("paths", nargs="+", metavar="PATH", help="files or folders to ingest")
-    _add_warehouse_options(sharded)
+    _run_options(sharded, settings.DEFAULTS)
     sharded.add_argument("--shard-size", type=int, default=None, metavar="N", help="files per shard (default 2000)")
     sharded.add_argument("--batch-size", type=int, default=None, help="documents per batch/transaction (default 500)")
-    sharded.add_argument("--no-entities", action="store_true", help="skip NER, entity resolution and quotes")
-    sharded.add_argument("--json", action="store_true", help="print the run summary as JSON")
-    sharded.set_defaults(handler=_ingest_sharded, lock_wait=None)
+    sharded.set_defaults(handler=_ingest_sharded)
 
 
 def _worker(args: argparse.Namespace) -> int:

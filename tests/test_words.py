@@ -44,7 +44,7 @@ def test_a_japanese_dump_lands_with_its_language():
 
     dump = "\n".join(["ホーム", "ニュース", "ログイン", "宮崎県で震度5弱、高知と宮崎に1メートルの津波注意報", "2025年1月13日 21時37分",
                       *JAPANESE_PARAGRAPHS, "Copyright © The Newspaper Company. All rights reserved."])
-    (result,) = extract_many([("text", dump)])
+    (result,) = extract_many([("text", dump, None)])
     assert result.article is not None, result.error
     assert result.article.language == "ja"
     assert all(p in result.article.body for p in JAPANESE_PARAGRAPHS)
@@ -70,5 +70,5 @@ def test_a_japanese_page_lands_with_its_language_and_time():
 def test_a_few_cjk_characters_are_still_no_story():
     from extractors.dispatch import extract_many
 
-    (result,) = extract_many([("text", "ホーム\nログイン\n")])
+    (result,) = extract_many([("text", "ホーム\nログイン\n", None)])
     assert result.article is None and "no story text" in result.error
