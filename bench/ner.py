@@ -45,6 +45,7 @@ from extractors.entity_resolution import canonical_entities  # noqa: E402
 from extractors.entity_workers import analyse, pool_context, warm_up  # noqa: E402
 from extractors.quotes import extract_quotes, speech_cues  # noqa: E402
 from extractors.text_cleaning import clean_text  # noqa: E402
+from flows.lifetime import descendants  # noqa: E402
 
 DATASET = shared_dataset("fundus-eval", env="NEWSFLOW_FUNDUS")
 WORKERS = 2
@@ -159,23 +160,6 @@ class MemorySampler:
             if pss > self.peak_pss:
                 self.peak_pss, self.peak_rss, self.peak_processes = pss, rss, len(sizes)
         self.cpu_seconds = time.thread_time()
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, stack = [], [pid]
-    while stack:
-        for child in children.get(stack.pop(), []):
-            found.append(child)
-            stack.append(child)
-    return found
 
 
 def memory_kb(pid: int) -> tuple[int, int] | None:

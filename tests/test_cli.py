@@ -15,6 +15,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from run_output import read_until_batches_loaded
+
 from flows.cli import main
 
 NEWSFLOW = [sys.executable, "-m", "flows.cli"]
@@ -200,13 +202,8 @@ def _start_ingest(corpus: Path, db_path: Path, home: Path, *args: str, **env: st
 
 def _wait_for_batches(process: subprocess.Popen, n: int, seen: list[str]) -> set[tuple[int, str]]:
     """Read the run's output until `n` batches landed; the command's child processes at that moment."""
-    deadline = time.monotonic() + 300  # a fresh PREFECT_HOME: the temporary API migrates its database first
-    loaded = 0
-    for line in process.stdout:
-        seen.append(line)
-        loaded += "loaded batch" in line
-        if loaded >= n or time.monotonic() > deadline:
-            break
+    # a fresh PREFECT_HOME: the temporary API migrates its database first
+    loaded = read_until_batches_loaded(process, n, timeout=300, seen=seen)
     assert loaded >= n, "the run never loaded its batches:\n" + "".join(seen[-30:])
     return _descendants(process.pid)
 

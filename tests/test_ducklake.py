@@ -9,12 +9,12 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
 from postgres import scratch_database
+from run_output import read_until_batches_loaded
 
 from flows.ingest_stored import ingest_stored
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
@@ -156,13 +156,8 @@ def test_a_worker_killed_mid_batch_leaves_whole_batches_and_a_rerun_lands_everyt
                     "--no-entities"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )
-    deadline = time.monotonic() + 300
-    loaded = 0
     try:
-        for line in process.stdout:
-            loaded += "loaded batch" in line
-            if loaded >= 2 or time.monotonic() > deadline:
-                break
+        loaded = read_until_batches_loaded(process, 2, timeout=300)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)

@@ -8,11 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
 import pytest
+
+from run_output import read_until_batches_loaded
 
 from extractors.warc import warc_documents
 from flows.ingest_warc import ingest_warc
@@ -162,13 +163,8 @@ def test_a_stopped_run_is_recorded_interrupted_and_the_next_run_finishes(tmp_pat
     env = dict(os.environ, PREFECT_API_URL=prefect_api_url, PREFECT_LOGGING_LEVEL="INFO")
     process = subprocess.Popen([sys.executable, "-c", RUN_WARC, str(archive), str(db_path)], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 180
-    loaded = 0
     try:
-        for line in process.stdout:
-            loaded += "loaded batch" in line
-            if loaded >= 2 or time.monotonic() > deadline:
-                break
+        loaded = read_until_batches_loaded(process, 2, timeout=180)
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=60)
     finally:
