@@ -129,7 +129,7 @@ def run_pipeline(
             # quote(): Prefect would otherwise walk every document of a batch to track dependencies.
             for batch in chunked(documents, batch_size):
                 if pool is None:
-                    pool = worker_pool(workers, len(batch))
+                    pool = worker_pool(workers, len(batch), entities)
                 with record.stage("read"):
                     decided = decide_batch(quote(batch), quote(record.warehouse), quote(in_flight), quote(pool))
                 next_extracting = extract_batch.submit(quote(decided), quote(pool), languages)

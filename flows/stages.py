@@ -9,6 +9,7 @@ its failures.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections import Counter
@@ -170,13 +171,18 @@ def load_batch(load: LoadBatch, record: RunRecord) -> LoadBatch:
     return landed
 
 
-def worker_pool(workers: int | None, n_items: int) -> Executor | None:
-    """Worker processes for CPU-bound extraction and NER, or None when the work is too small to pay for them
-    (forked from a server holding the loaded NER model, which they share: `entity_workers.pool_context`)."""
+def worker_pool(workers: int | None, n_items: int, entities: bool) -> Executor | None:
+    """Worker processes for CPU-bound extraction and NER, or None when the work is too small to pay for them.
+
+    With entities, workers fork from a server holding the loaded NER model, which they share
+    (`entity_workers.pool_context`); without, they are spawned bare, so a run that never uses the
+    model neither loads it nor holds its memory.
+    """
     n = workers or os.cpu_count() or 1
     if n_items < POOL_THRESHOLD or n < 2:
         return None
-    return ProcessPoolExecutor(n, mp_context=pool_context(), initializer=lifetime.worker_initializer,
+    context = pool_context() if entities else multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(n, mp_context=context, initializer=lifetime.worker_initializer,
                                initargs=(os.getpid(),))
 
 
