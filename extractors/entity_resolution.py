@@ -21,6 +21,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from extractors.entities import Mention
 from extractors.entity_names import canonical_key, curated, curated_name, is_short_form, similar_names
@@ -28,6 +29,7 @@ from extractors.grouping import connected_groups
 
 LABEL_ORDER = ("PERSON", "GPE", "ORG", "LOC", "NORP", "FAC", "EVENT")
 """Tie-break of the label vote."""
+T = TypeVar("T")
 SURNAME_DOMINANCE = 2
 """A bare surname joins the commonest full name with it only when that one has more than
 this many times the articles of the next: otherwise it stays its own entity."""
@@ -81,12 +83,7 @@ def article_names(mentions: Sequence[Mention]) -> list[str]:
     keys = [canonical_key(n) for n in names]
     order = sorted(range(len(mentions)), key=lambda i: (not mentions[i].in_title, mentions[i].start_char))
     rank = {i: r for r, i in enumerate(order)}
-    full_by_token: dict[str, list[int]] = defaultdict(list)
-    for j in order:
-        tokens = keys[j].split()
-        if mentions[j].label == "PERSON" and len(tokens) > 1:
-            for token in {tokens[0], tokens[-1]}:
-                full_by_token[token].append(j)
+    full_by_token = _by_end_token((keys[j], j) for j in order if mentions[j].label == "PERSON")
     resolved = list(names)
     for i, m in enumerate(mentions):
         if curated(m.text) or not keys[i]:
@@ -145,7 +142,7 @@ def resolve(name: str, label: str, known: Mapping[str, KnownEntity]) -> KnownEnt
     hit = _spelling_match(key, label, known)
     if hit is None and label == "PERSON":
         weights = {k: e.n_articles for k, e in known.items() if e.label == "PERSON"}
-        hit = _surname_match(key, weights)
+        hit = _surname_match(key, weights, _by_end_token((k, k) for k in weights))
     return known.get(hit) if hit else None
 
 
@@ -158,10 +155,23 @@ def _spelling_match(key: str, label: str, known: Mapping[str, KnownEntity]) -> s
     return min(near, key=lambda k: (-known[k].n_articles, k)) if near else None
 
 
-def _surname_match(key: str, weights: Mapping[str, int]) -> str | None:
+def _by_end_token(pairs: Iterable[tuple[str, T]]) -> dict[str, list[T]]:
+    """First and last token -> the values of the keys of several tokens that start or end with it: where
+    the full names a one-word key can be the short form of are (instead of a scan through every key)."""
+    index: dict[str, list[T]] = defaultdict(list)
+    for key, value in pairs:
+        tokens = key.split()
+        if len(tokens) > 1:
+            for token in {tokens[0], tokens[-1]}:
+                index[token].append(value)
+    return index
+
+
+def _surname_match(key: str, weights: Mapping[str, int], by_end_token: Mapping[str, list[str]]) -> str | None:
+    """The full name that one-word `key` stands for: the only candidate, or one that dominates the next."""
     if " " in key:
         return None
-    ranked = sorted((k for k in weights if is_short_form(key, k)), key=lambda k: (-weights[k], k))
+    ranked = sorted((k for k in by_end_token.get(key, ()) if is_short_form(key, k)), key=lambda k: (-weights[k], k))
     if len(ranked) == 1 or (ranked and weights[ranked[0]] > SURNAME_DOMINANCE * weights[ranked[1]]):
         return ranked[0]
     return None
@@ -181,9 +191,10 @@ def _entities(stats: Mapping[str, _NameStats], known: Mapping[str, KnownEntity])
     for r in groups:
         if " " in r and _label(r, votes[r], known) == "PERSON":
             weights[r] = weights.get(r, 0) + len(articles[r])
+    by_end_token = _by_end_token((k, k) for k in weights)
     for r in sorted(groups):
         if r not in known and _label(r, votes[r], known) == "PERSON":
-            target = _surname_match(r, weights)
+            target = _surname_match(r, weights, by_end_token)
             if target:
                 for k in groups.pop(r):
                     root[k] = target

@@ -34,9 +34,10 @@ quotes ("a ‘win-win’"), not speech, and are skipped.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from extractors.entity_names import load_aliases
 from extractors.entity_resolution import ResolvedMention
@@ -174,13 +175,28 @@ def quote_spans(body: str) -> list[tuple[int, int]]:
 
 def frames(body: str, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """Sentences, those joined that one quotation spans."""
+    starts, reach = [s for s, _ in spans], []
+    for _, e in spans:
+        reach.append(max(e, reach[-1]) if reach else e)
     out: list[tuple[int, int]] = []
     for a, b in _sentences(body):
-        if out and any(s < out[-1][1] <= e for s, e in spans) and body[out[-1][0]:a].count("\n\n") == 0:
+        k = bisect_left(starts, out[-1][1]) - 1 if out else -1  # the spans that start before the group's end:
+        if k >= 0 and reach[k] >= out[-1][1] and body[out[-1][0]:a].count("\n\n") == 0:  # does one reach it?
             out[-1] = (out[-1][0], b)
         else:
             out.append((a, b))
     return out
+
+
+def _group_of(groups: Sequence[tuple[int, int]], offset: int) -> int:
+    """Index of the group (`frames`) that holds `offset`."""
+    return bisect_right(groups, offset, key=lambda g: g[1])
+
+
+def _holds_quote(spans: Sequence[tuple[int, int]], a: int, b: int) -> bool:
+    """Whether a quotation of the sorted `spans` starts in [a, b)."""
+    k = bisect_left(spans, a, key=lambda span: span[0])
+    return k < len(spans) and spans[k][0] < b
 
 
 def speech_cues(bodies: Sequence[str]) -> list[list[SpeechCue]]:
@@ -209,7 +225,7 @@ class _Plan:
     def of(cls, body: str) -> _Plan:
         spans = quote_spans(body)
         groups = frames(body, spans) if spans else []
-        holding = frozenset(i for i, (a, b) in enumerate(groups) if any(a <= s < b for s, _ in spans))
+        holding = frozenset(i for i, (a, b) in enumerate(groups) if _holds_quote(spans, a, b))
         return cls(body, spans, groups, holding)
 
     def may_cue(self, i: int) -> bool:
@@ -302,11 +318,18 @@ class _Context:
     genders: dict[str, str]
     last: tuple[int, Speaker] | None = None
     """Where the previous quotation started and who said it."""
+    starts: list[int] = field(init=False)
+    """The speakers' start offsets (they are in that order), for bisection."""
+    longest: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.starts = [m.start_char for m in self.speakers]
+        self.longest = max((m.end_char - m.start_char for m in self.speakers), default=0)
 
     def attribute(self, start: int, own_sentence_only: bool = False) -> Speaker:
         """The speaker of the quotation at `start`; only from its own sentence for a few words, which
         are more often scare quotes than speech."""
-        frame = next(i for i, (_, b) in enumerate(self.groups) if b > start)
+        frame = _group_of(self.groups, start)
         own = self._from_frame(frame, start)
         if own is not None or own_sentence_only:
             return own
@@ -317,11 +340,11 @@ class _Context:
                 return before
         if frame + 1 < len(self.groups) and self._same_paragraph(a, self.groups[frame + 1][0]):
             na, nb = self.groups[frame + 1]
-            if not any(na <= s < nb for s, _ in self.spans) and (after := self._from_frame(frame + 1, start)):
+            if not _holds_quote(self.spans, na, nb) and (after := self._from_frame(frame + 1, start)):
                 return after
         if frame > 0 and self._opens_paragraph(start):
             pa, pb = self.groups[frame - 1]
-            if not any(pa <= s < pb for s, _ in self.spans) and (reported := self._from_frame(frame - 1, start)):
+            if not _holds_quote(self.spans, pa, pb) and (reported := self._from_frame(frame - 1, start)):
                 return reported
         if self.last is not None and self.last[1] is not None:
             previous = self.last[0]
@@ -369,8 +392,12 @@ class _Context:
         return cue.phrase or None
 
     def _covered(self, spans: Sequence[tuple[int, int]]) -> list[ResolvedMention]:
-        return [m for m in self.speakers
-                if any(a <= m.start_char < b or m.start_char <= a < m.end_char for a, b in spans)]
+        """The speakers that overlap any of `spans`, in order (only those starting at most `longest`
+        characters before a span can reach into it)."""
+        found = {k for a, b in spans
+                 for k in range(bisect_left(self.starts, a - self.longest), bisect_left(self.starts, b))
+                 if a <= self.starts[k] or a < self.speakers[k].end_char}
+        return [self.speakers[k] for k in sorted(found)]
 
     def _asked_before(self, frame: int) -> ResolvedMention | None:
         for cue in sorted((c for c in self.cues if c.kind == "asked" and frame - 2 <= c.frame <= frame),
@@ -401,7 +428,7 @@ class _Context:
     def _first_of_last_sentence(self, candidates: list[ResolvedMention]) -> ResolvedMention:
         """Of the candidates in the latest sentence that has any, the first: a sentence's subject comes first
         more often than not ("Mr. Biden took the swipe ... that he and Mr. Trump are both old")."""
-        frame = next(i for i, (_, b) in enumerate(self.groups) if b > candidates[-1].start_char)
+        frame = _group_of(self.groups, candidates[-1].start_char)
         a = self.groups[frame][0]
         return next(m for m in candidates if m.start_char >= a)
 
@@ -437,12 +464,13 @@ def _genders(outside: str, speakers: Sequence[ResolvedMention]) -> dict[str, str
     that follow a stretch naming one person only."""
     votes: dict[str, Counter] = {}
     persons = [m for m in speakers if m.label == "PERSON"]
+    starts = [m.start_char for m in persons]
     for m in persons:
         lead = outside[max(0, m.start_char - 6): m.start_char].split()
         if lead and lead[-1].lower() in TITLE_GENDER:
             votes.setdefault(m.key, Counter())[TITLE_GENDER[lead[-1].lower()]] += 3
     for p in _PRONOUN.finditer(outside):
-        before = [m for m in persons if p.start() - GENDER_WINDOW <= m.start_char < p.start()]
+        before = persons[bisect_left(starts, p.start() - GENDER_WINDOW): bisect_left(starts, p.start())]
         if before and len({m.key for m in before}) == 1:
             votes.setdefault(before[0].key, Counter())[PRONOUN_GENDER[p.group(1).lower()]] += 1
     return {key: c.most_common(1)[0][0] for key, c in votes.items()
