@@ -291,7 +291,7 @@ def _run_flow(args: argparse.Namespace, module: str, flow_name: str, source_tag:
     configured = os.environ.get("PREFECT_API_URL")
     progress = ProgressDisplay(f"{args.command}", enabled=sys.stderr.isatty() and not (args.quiet or args.json))
     watchdog = lifetime.StopWatchdog(f"newsflow {args.command}", STOP_GRACE,
-                                     hard_stop=lambda: temporary.stop(grace=1) if temporary else None)
+                                     hard_stop=lambda: temporary.stop(grace=1, send_within=0) if temporary else None)
     db = args.db or settings.current().db
     with watchdog.armed():
         try:

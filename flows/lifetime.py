@@ -87,10 +87,13 @@ class StopWatchdog:
     """SIGINT and SIGTERM stop a command the normal way (KeyboardInterrupt), within a bounded time.
 
     The first signal raises KeyboardInterrupt in the main thread (the code in
-    flight rolls back and cleans up) and starts a timer; if that path has not
-    finished after `grace` seconds, or when a second signal comes, `hard_stop`
-    runs, every child process gets SIGKILL, and the process exits with
-    128 + the signal number, saying so on one line.
+    flight rolls back and cleans up) and starts a timer; if the process has
+    not exited after `grace` seconds, or when a second signal comes,
+    `hard_stop` runs, every child process gets SIGKILL, and the process exits
+    with 128 + the signal number, saying so on one line. Once a signal came,
+    leaving the `armed` block keeps the timer and the handlers: the way out
+    goes on after the block (interpreter exit waits for threads, Prefect's
+    included), and the bound is on the whole of it.
     """
 
     def __init__(self, name: str, grace: float, hard_stop: Callable[[], None] = lambda: None,
@@ -105,9 +108,10 @@ class StopWatchdog:
         try:
             yield self
         finally:
-            self.cancel()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+            if self.signum is None:
+                self.cancel()
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
 
     def on_signal(self, signum: int, frame: Any) -> None:
         if self.signum is not None:

@@ -31,6 +31,8 @@ from pathlib import Path
 from flows import lifetime
 
 STOP_GRACE = 5.0
+SEND_WITHIN = 2.0
+"""Seconds a temporary API waits, before it stops, for the logs and events this process still queues for it."""
 SERVE_RECORD = "serve-api.json"
 
 CHEAP_API_ENV = {
@@ -158,11 +160,14 @@ class TemporaryAPI:
             time.sleep(0.05)
         raise APIError(f"the temporary Prefect API did not answer within {timeout:.0f} s (log: {self.log_path})")
 
-    def stop(self, grace: float = STOP_GRACE) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds; idempotent."""
+    def stop(self, grace: float = STOP_GRACE, send_within: float = SEND_WITHIN) -> None:
+        """Let this process's Prefect client send what it queues (`send_within` seconds at most), then SIGTERM,
+        then SIGKILL after `grace` seconds; idempotent."""
         process, self.process = self.process, None
         if process is None:
             return
+        if send_within > 0:
+            send_queued(send_within)
         stop_process_group(process, grace)
 
     def _migrated(self) -> bool:
@@ -180,6 +185,21 @@ class TemporaryAPI:
     @staticmethod
     def _schema_key() -> str:
         return f"prefect {importlib.metadata.version('prefect')}"
+
+
+def send_queued(timeout: float) -> None:
+    """Drain Prefect's client-side queues (logs, then events) into the API, waiting `timeout` seconds at most for each.
+
+    Prefect sends run logs and task-run events from background workers, and the interpreter's exit waits for
+    them: were the API gone by then, each would retry a refused connection for a minute or more.
+    """
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=timeout, at_exit=False)
 
 
 def _database_url() -> str | None:

@@ -190,6 +190,25 @@ def _alive(tree: set[tuple[int, str]]) -> list[str]:
             if _start_time(pid) == started]
 
 
+def _left_at(deadline: float, tree: set[tuple[int, str]]) -> list[str]:
+    """The processes of `tree` still alive at `deadline` (time.monotonic()), or none as soon as all are gone."""
+    while _alive(tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _alive(tree)
+
+
+def _kill_leftovers(process: subprocess.Popen, children: set[tuple[int, str]]) -> None:
+    """After a test, whatever it passed or failed: SIGKILL the command and every process it left."""
+    for pid, _ in _descendants(process.pid) | children:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if process.poll() is None:
+        process.kill()
+        process.wait(timeout=30)
+
+
 def _start_ingest(corpus: Path, db_path: Path, home: Path, *args: str, **env: str) -> subprocess.Popen:
     """`newsflow ingest` in its own session (as from a terminal), its log at INFO so batches can be counted."""
     clean = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
@@ -221,16 +240,9 @@ def test_sigkill_mid_ingest_leaves_no_child_and_the_next_run_finishes(tmp_path, 
         assert "uvicorn" in commands and "multiprocessing" in commands, commands  # a temporary API, workers
         os.kill(process.pid, signal.SIGKILL)  # the command alone: its children must notice by themselves
         process.wait(timeout=30)
-        deadline = time.monotonic() + 10
-        while _alive(children) and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert _alive(children) == []
+        assert _left_at(time.monotonic() + 10, children) == []
     finally:
-        for pid, _ in _descendants(process.pid) | children:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_leftovers(process, children)
 
     with duckdb.connect(str(db_path), read_only=True) as con:
         landed = con.execute("SELECT count(*) FROM articles").fetchone()[0]
@@ -244,6 +256,42 @@ def test_sigkill_mid_ingest_leaves_no_child_and_the_next_run_finishes(tmp_path, 
         assert con.execute("SELECT count(*), count(DISTINCT source_uri) FROM articles").fetchone() == (160, 160)
         statuses = [s for (s,) in con.execute("SELECT status FROM ingest_runs ORDER BY started_at").fetchall()]
     assert statuses == ["interrupted", "completed"]
+
+
+STOP_BOUND = 10.0
+"""Seconds from Ctrl-C to the command's exit (issue 14)."""
+
+
+def test_ctrl_c_mid_ingest_exits_at_once_with_whole_batches_and_the_run_interrupted(tmp_path, db_path):
+    corpus = tmp_path / "corpus"
+    _varied_corpus(corpus, 400)
+    process = _start_ingest(corpus, db_path, tmp_path / "home", "--batch-size", "40", "--workers", "2")
+    seen: list[str] = []
+    children: set[tuple[int, str]] = set()
+    try:
+        children = _wait_for_batches(process, 1, seen)
+        assert "uvicorn" in " ".join(_alive(children)), _alive(children)  # a temporary API, stopped on the way out
+        signalled = time.monotonic()
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends: the command's whole group
+        try:
+            rest, _ = process.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            pytest.fail("newsflow ingest still running 120 s after Ctrl-C:\n" + "".join(seen[-20:]))
+        took = time.monotonic() - signalled
+    finally:
+        _kill_leftovers(process, children)
+    assert took < STOP_BOUND, f"exited {took:.1f} s after Ctrl-C:\n{rest[-3000:]}"
+    assert process.returncode == 130, rest[-3000:]
+    assert "stopping hard" not in rest and "Traceback" not in rest, rest[-3000:]  # the orderly way out, in time
+    assert _left_at(signalled + STOP_BOUND, children) == []  # the fork server goes once the command is gone
+
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        landed = con.execute("SELECT count(*) FROM articles").fetchone()[0]
+        run_id, run_seen, status = con.execute("SELECT run_id, n_seen, status FROM ingest_runs").fetchone()
+    assert status == "interrupted" and landed == run_seen and landed % 40 == 0 and 40 <= landed < 400
+    told = [line for line in rest.splitlines() if line.startswith("newsflow ingest: interrupted")]
+    assert told == [f"newsflow ingest: interrupted: {landed} input(s) landed in whole batches ({landed} new, "
+                    f"0 failed) before the stop; run {run_id} recorded interrupted; a rerun finishes the job"], rest
 
 
 def test_progress_on_a_terminal_and_none_when_piped(tmp_path, prefect_api_url):
