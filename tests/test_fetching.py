@@ -16,9 +16,11 @@ from pathlib import Path
 
 import brotli
 import pytest
+from postgres import scratch_database
 from webserver import WebServer
 
 from extractors.fetching import Fetcher, FetchPolicy, FetchRequest
+from warehouse.host_leases import HostLeases
 
 
 PAGE_GZ = Path(__file__).parent / "fixtures" / "web" / "fetch" / "independent_es.html.gz"
@@ -367,6 +369,86 @@ def test_stopping_early_neither_hangs_nor_leaks_threads(web):
     assert first.outcome == "fetched"
     assert len(page_requests(web)) <= 2
     assert not [t for t in threading.enumerate() if t.name.startswith("newsflow-fetch")]
+
+
+# -- politeness across fetchers: turns at each host kept in PostgreSQL (warehouse.host_leases) -----------
+
+CLOCK_TOLERANCE = 0.02
+"""Seconds the database's clock and this process's monotonic clock may disagree over one gap."""
+
+
+@pytest.fixture
+def leases_db() -> str:
+    with scratch_database() as name:
+        yield f"dbname={name} host=127.0.0.1 user=postgres"
+
+
+def _two_fetchers_at_once(web: WebServer, pol: FetchPolicy, n_pages: int, leases_db: str | None) -> list[str]:
+    """Two fetchers, as two workers would (each its own lease connection, or none), fetch `n_pages` pages
+    each of one host at once; the outcomes, and the server's log tells who sent what (their contacts)."""
+    outcomes: list[str] = []
+
+    def worker(name: str, barrier: threading.Barrier) -> None:
+        leases = HostLeases(leases_db, turn_lapse=10) if leases_db else None
+        try:
+            with Fetcher(dataclasses.replace(pol, contact=name), shared_hosts=leases) as fetcher:
+                barrier.wait()
+                outcomes.extend(r.outcome for r in fetcher.fetch_many(
+                    FetchRequest(web.url(f"/{name}/{n}")) for n in range(n_pages)))
+        finally:
+            if leases:
+                leases.close()
+
+    barrier = threading.Barrier(2)
+    threads = [threading.Thread(target=worker, args=(name, barrier)) for name in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def _senders(web: WebServer) -> list[str]:
+    return [r.headers["user-agent"].rsplit("+", 1)[-1].rstrip(")") for r in sorted(web.requests, key=lambda r: r.started)]
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["with-leases", "without"])
+def test_two_fetchers_keep_one_hosts_delay_only_with_shared_leases(web, leases_db, shared):
+    for name in ("one", "two"):
+        for n in range(5):
+            web.route(f"/{name}/{n}", PAGE, headers={"Content-Type": HTML})
+    pol = policy(host_delay=0.3)
+    outcomes = _two_fetchers_at_once(web, pol, 5, leases_db if shared else None)
+    assert outcomes == ["fetched"] * 10
+    senders = _senders(web)
+    assert sum(a != b for a, b in zip(senders, senders[1:])) >= 2  # they fetched at once, not one after the other
+    if shared:
+        assert web.max_concurrency() == 1
+        assert web.min_gap() >= pol.host_delay - CLOCK_TOLERANCE
+    else:
+        assert web.min_gap() < pol.host_delay - CLOCK_TOLERANCE  # each kept its own delay, not the host's
+
+
+def test_per_host_concurrency_holds_across_fetchers(web, leases_db):
+    for name in ("one", "two"):
+        for n in range(4):
+            web.route(f"/{name}/{n}", PAGE, headers={"Content-Type": HTML}, delay=0.3)
+    outcomes = _two_fetchers_at_once(web, policy(host_delay=0.0, host_concurrency=2), 4, leases_db)
+    assert outcomes == ["fetched"] * 8
+    assert web.max_concurrency(page_requests(web)) == 2  # not 2 per fetcher
+
+
+def test_a_turn_never_given_back_lapses(leases_db):
+    with HostLeases(leases_db, turn_lapse=0.5) as dead, HostLeases(leases_db, turn_lapse=0.5) as alive:
+        taken = dead.take("example.org", 0.1, 1)
+        assert taken.granted and not alive.take("example.org", 0.1, 1).granted
+        started = time.monotonic()
+        while not (turn := alive.take("example.org", 0.1, 1)).granted:
+            assert turn.wait > 0
+            time.sleep(turn.wait)
+        assert 0.5 - CLOCK_TOLERANCE <= time.monotonic() - started < 2.0
+        alive.give_back(turn, 0.4)
+        assert not dead.take("example.org", 0.1, 1).granted  # resting: 0.4 s from the give-back
 
 
 # -- safety -----------------------------------------------------------------------------------------

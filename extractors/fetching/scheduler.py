@@ -5,7 +5,9 @@ the head of each queue to the thread pool once the host is free and its
 delay has passed, so a host waiting out a delay or a Retry-After never
 holds a thread that another host could use. robots.txt is fetched before
 a host's first page (`robots`), every hop's address is checked
-(`address_guard`), and one attempt is `client.HttpClient.get`.
+(`address_guard`), and one attempt is `client.HttpClient.get`. Given
+`SharedHosts` (`sharing`), each request also takes the pool's turn at its
+host, so the delay and concurrency hold across workers.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from extractors.fetching import robots
 from extractors.fetching.address_guard import AddressGuard
 from extractors.fetching.client import ACCEPT, HttpClient, Refused, Transient, next_hop, retry_wait
 from extractors.fetching.policy import USER_AGENT_TOKEN, FetchPolicy, FetchRequest, FetchResult
+from extractors.fetching.sharing import SharedHosts, Turn
 from extractors.urls import host_of
 
 
@@ -39,10 +42,15 @@ class Fetcher:
     holds a thread that another host could use.
     """
 
-    def __init__(self, policy: FetchPolicy | None = None, known_robots: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, policy: FetchPolicy | None = None, known_robots: Mapping[str, str] | None = None,
+        shared_hosts: SharedHosts | None = None,
+    ) -> None:
         """`known_robots`: robots.txt texts fetched lately ("" for none), by "scheme://host[:port]",
-        so a run soon after another sends no robots.txt request; `fetched_robots` collects the new ones."""
+        so a run soon after another sends no robots.txt request; `fetched_robots` collects the new ones.
+        `shared_hosts`: the pool's turns at each host, taken before every request (robots.txt included)."""
         self.policy = policy or FetchPolicy()
+        self._shared = shared_hosts
         p = self.policy
         slots = max(1, p.max_parallel_hosts * p.host_concurrency)
         self._http = HttpClient(p, slots)
@@ -190,15 +198,21 @@ class Fetcher:
     # -- one step of a job (worker thread) ------------------------------------------------------------
 
     def _step(self, host: _Host, job: _Job, kind: str) -> None:
-        made_request = False
+        made_request, turn = False, None
         try:
-            if kind == "robots":
+            turn = self._take_turn(host)
+            if turn is not None and not turn.granted:
+                then: _Next = _Again(turn.wait)  # another worker has the host: ask again then
+            elif kind == "robots":
                 made_request, then = self._robots_step(host, job)
             else:
                 made_request, then = self._page_step(job)
         except Exception as exc:  # every request ends as a result, whatever went wrong
             then = _Done(self._result(job, "failed", error=f"internal error: {exc!r}"))
         end = time.monotonic()
+        if turn is not None and turn.granted:
+            self._give_back(turn, max(host.delay if made_request else 0.0,
+                                      then.wait if isinstance(then, _Again) else 0.0))
         with self._cond:
             key = robots.robots_key(job.url)
             if kind == "robots" and self._robots.get(key) is _PENDING:
@@ -215,6 +229,20 @@ class Fetcher:
                     host.next_start = max(host.next_start, end + then.wait)
                 self._enqueue(job, front=True)
             self._cond.notify_all()
+
+    def _take_turn(self, host: _Host) -> Turn | None:
+        if self._shared is None:
+            return None
+        try:
+            return self._shared.take(host.key, host.delay, self.policy.host_concurrency)
+        except Exception as exc:
+            raise RuntimeError(f"no turn at {host.key} from the shared host leases: {exc}") from exc
+
+    def _give_back(self, turn: Turn, rest: float) -> None:
+        try:
+            self._shared.give_back(turn, rest)
+        except Exception:  # the request is done either way; an unreturned turn lapses by itself
+            pass
 
     def _robots_step(self, host: _Host, job: _Job) -> tuple[bool, _Next]:
         refusal = self._guard.refusal(job.url)
