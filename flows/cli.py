@@ -202,6 +202,10 @@ def _web_options(web: argparse.ArgumentParser, name: str, what: str, defaults: s
     web.add_argument("--allow-private", action="store_true",
                      help="allow loopback, private and link-local addresses (refused by default so a feed "
                      "cannot make newsflow probe an internal network)")
+    web.add_argument("--politeness-db", metavar="POSTGRES",
+                     help="a PostgreSQL database (dbname=NAME host=HOST user=USER) where every worker fetching "
+                     "takes its turns at each host, so delay and --per-host hold across workers (default: a "
+                     "DuckLake warehouse's catalog database; none for a warehouse file)")
     web.add_argument("--batch-size", type=_positive_int, default=defaults.web_batch_size, metavar="N",
                      help=f"pages per extraction/load batch (default {defaults.web_batch_size})")
     _run_options(web, defaults)
@@ -258,7 +262,7 @@ def _ingest_web(args: argparse.Namespace) -> int:
     common = dict(
         batch_size=args.batch_size, workers=args.workers, entities=not args.no_entities,
         allow_private=args.allow_private, host_delay=args.delay, host_concurrency=args.per_host,
-        timeout=args.timeout, contact=args.contact or settings.current().contact,
+        timeout=args.timeout, contact=args.contact or settings.current().contact, politeness_db=args.politeness_db,
     )
     if args.command == "fetch":
         summary = _run_flow(args, "flows.ingest_web", "ingest_urls", _SOURCE_TAGS[args.command],

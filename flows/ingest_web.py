@@ -31,7 +31,7 @@ from extractors.urls import canonical_url
 from flows import settings
 from flows.pipeline import run_pipeline
 from flows.stages import RunRecord, load_batch, recorded_run
-from warehouse import lookups
+from warehouse import host_leases, lookups
 from warehouse.records import Failure, LoadBatch, SourceState
 
 DEFAULT_BATCH_SIZE = settings.DEFAULTS.web_batch_size
@@ -76,6 +76,7 @@ def ingest_urls(
     timeout: float = _POLICY.total_timeout,
     contact: str | None = None,
     lock_wait: float | None = None,
+    politeness_db: str | None = None,
 ) -> dict:
     """Fetch article pages (conditionally, politely), extract them and load them.
 
@@ -83,11 +84,14 @@ def ingest_urls(
     `allow_private`: permit loopback and private addresses (local tests; never for untrusted feeds).
     `host_delay`: least seconds between requests to one host, `host_concurrency` requests at once to
     one host; `timeout`: longest time for one request, body included. `contact`: URL in the User-Agent.
+    `politeness_db`: a PostgreSQL database where every worker takes its turns at each host (a DuckLake on
+    PostgreSQL uses its catalog's when none is given).
     """
     with recorded_run("ingest_urls", db, lock_wait) as record:
         targets, invalid = _targets(read_url_list(urls, urls_file))
         _land(record, LoadBatch(failures=invalid))
-        with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact)) as fetcher:
+        with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact),
+                      politeness_db) as fetcher:
             _ingest_pages(record, fetcher, targets, batch_size, workers, entities)
     return record.summary
 
@@ -107,6 +111,7 @@ def ingest_feeds(
     timeout: float = _POLICY.total_timeout,
     contact: str | None = None,
     lock_wait: float | None = None,
+    politeness_db: str | None = None,
 ) -> dict:
     """Fetch RSS/Atom/JSON feeds and sitemaps (conditionally), then ingest the article URLs new to the warehouse.
 
@@ -116,7 +121,8 @@ def ingest_feeds(
     """
     with recorded_run("ingest_feeds", db, lock_wait) as record:
         feed_targets, invalid = _targets(read_url_list(feeds, feeds_file))
-        with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact)) as fetcher:
+        with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact),
+                      politeness_db) as fetcher:
             with record.stage("feeds"):
                 listed, feed_load = fetch_feeds(quote(fetcher), quote(record), feed_targets)
             feed_load.failures.extend(invalid)
@@ -127,11 +133,13 @@ def ingest_feeds(
 
 
 @contextmanager
-def _fetcher(record: RunRecord, policy: FetchPolicy) -> Iterator[Fetcher]:
-    """A fetcher for the run that knows the robots.txt files of recent runs, and stores the ones it fetched."""
+def _fetcher(record: RunRecord, policy: FetchPolicy, politeness_db: str | None) -> Iterator[Fetcher]:
+    """A fetcher for the run that knows the robots.txt files of recent runs, and stores the ones it fetched;
+    on a DuckLake (or with `politeness_db`) it takes the pool's turns at each host (warehouse.host_leases)."""
     with record.warehouse.reading() as con:
         known = lookups.recent_robots(con)
-    with Fetcher(policy, known_robots=known) as fetcher:
+    with (host_leases.shared_hosts(record.warehouse.path, politeness_db, policy.total_timeout) as shared,
+          Fetcher(policy, known_robots=known, shared_hosts=shared) as fetcher):
         yield fetcher
         _land(record, LoadBatch(robots=dict(fetcher.fetched_robots)))
 

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 import pytest
@@ -18,7 +19,7 @@ from run_output import read_until_batches_loaded
 
 from flows.ingest_stored import ingest_stored
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
-from warehouse import backends, connection, schema
+from warehouse import backends, connection, host_leases, schema
 from warehouse.export import PUBLIC_TABLES
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
@@ -191,6 +192,9 @@ def test_cli_reads_fetches_and_exports_a_lake(web, tmp_path, lake, prefect_api_u
     assert _lake_rows(lake, "SELECT count(*), count(DISTINCT url), min(last_status) FROM sources"
                             " WHERE kind = 'page'") == [(2, 2, 304)]
     assert _lake_rows(lake, "SELECT count(*) FROM robots_txt") == [(1,)]
+    catalog = host_leases.politeness_database(lake)
+    with host_leases.HostLeases(catalog, turn_lapse=1) as leases:  # the fetches took the pool's turns there
+        assert leases.next_at(urlsplit(urls[0]).netloc) is not None
 
     query = newsflow("sql", "SELECT count(*) AS n FROM unique_articles", "--format", "csv")
     assert (query.returncode, query.stdout.split()) == (0, ["n", "2"]), query.stderr

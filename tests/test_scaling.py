@@ -1,8 +1,10 @@
-"""Scaling out: a Prefect server on PostgreSQL, the process work pool with two workers, one DuckLake.
+"""Scaling out: a Prefect server on PostgreSQL, the process work pool with two workers, one DuckLake, and
+politeness that holds across workers.
 
 Everything is real and local: the server is `prefect server start` on a
 scratch PostgreSQL database (what `newsflow serve --database` starts), the
-workers are `newsflow worker` processes, each shard a flow-run subprocess.
+workers are `newsflow worker` processes, each shard a flow-run subprocess;
+fetching workers are `newsflow fetch` processes against one 127.0.0.1 server.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from postgres import scratch_database
 from flows.prefect_api import PrefectServer
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
 from test_ducklake import _check_exactly_once, _lake_rows, lake  # noqa: F401  (the `lake` fixture)
+from test_fetching import CLOCK_TOLERANCE, HTML, PAGE, _senders
 
 
 def _free_port() -> int:
@@ -74,3 +77,33 @@ def test_a_sharded_run_over_two_workers_lands_the_sum_of_its_shards(tmp_path, la
     _check_exactly_once(lake, 16)
     assert all("Submitting flow run" in log or "submitting flow run" in log.lower() for log in logs), \
         [log[-2000:] for log in logs]
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["with-politeness-db", "without"])
+def test_two_fetch_processes_keep_one_hosts_delay_only_with_a_politeness_db(web, tmp_path, prefect_api_url, shared):
+    delay, n_pages = 0.5, 8
+    for who in ("one", "two"):
+        for n in range(n_pages):
+            web.route(f"/{who}/{n}", PAGE, headers={"Content-Type": HTML})
+    env = dict(os.environ, PREFECT_API_URL=prefect_api_url, PREFECT_LOGGING_LEVEL="WARNING")
+    with scratch_database("newsflow_politeness") as name:
+        politeness = ["--politeness-db", f"dbname={name} host=127.0.0.1 user=postgres"] if shared else []
+        runs = [subprocess.Popen(
+            NEWSFLOW + ["fetch", *(web.url(f"/{who}/{n}") for n in range(n_pages)), "--warehouse",
+                        str(tmp_path / f"{who}.duckdb"), "--allow-private", "--delay", str(delay), "--contact", who,
+                        "--no-entities", "--workers", "1", "--json", *politeness],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for who in ("one", "two")]
+        try:
+            outputs = [run.communicate(timeout=300) for run in runs]
+        finally:
+            for run in runs:
+                run.kill()
+    assert [run.returncode for run in runs] == [0, 0], [err[-3000:] for _, err in outputs]
+    assert [json.loads(out)["n_new"] for out, _ in outputs] == [n_pages] * 2
+    senders = _senders(web)
+    assert sum(a != b for a, b in zip(senders, senders[1:])) >= 2, senders  # they fetched at once
+    if shared:
+        assert web.max_concurrency() == 1
+        assert web.min_gap() >= delay - CLOCK_TOLERANCE
+    else:
+        assert web.min_gap() < delay - CLOCK_TOLERANCE  # each process kept its own delay, not the host's
