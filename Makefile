@@ -11,7 +11,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 QUIET_PIP := { grep -v "^WARNING: Location" || true; }
 
-.PHONY: run serve test bench clean-db
+.PHONY: run serve test bench clean-db browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,13 @@ run: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/newsflow serve
 
-test: $(STAMP)
+# The report's browser test renders it in Debian's headless Chromium: installed from Debian when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo -n"; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
