@@ -1,27 +1,35 @@
-"""Entity-stage speed and memory on one corpus, in one run.
+"""Entity-stage speed and memory on one corpus, in one run, beside the bare baseline.
 
 The corpus is the seeds' cleaned bodies (with titles) and the fundus-eval
-ground-truth bodies, cycled to at least `--words` words. On it this prints
-words per second of:
+ground-truth bodies, cycled to at least `--words` words; every figure below is
+on those same documents. The run does `--rounds` rounds, each of:
 
-1. the entity stage across two workers, as the flows run it: a pool from
-   `entity_workers.pool_context` (forked from a server that loaded the model
-   once), workers `analyse` chunks (NER + speech cues), this process resolves
-   each batch and attributes its quotes while the workers go on; the pool is
-   started and warm before the clock starts (start-up printed apart), as the
-   bare figure's model load is not timed either. Measured first, while this
-   process holds no model, as a flow's process;
-2. bare `nlp.pipe` with only `ner`, titles and bodies as `extract_mentions` feeds them, one process;
-3. the entity stage in one process, split: mentions, the parse of quote sentences, resolution and attribution;
+1. the entity stage across two workers, as `flows.stages.find_entities` runs
+   it: a pool from `entity_workers.pool_context` (forked from a server that
+   loaded the model once), each batch of `--batch` articles cut into tasks as
+   `flows.stages.in_pool` cuts it (`flows.chunking.guided_chunks`), workers
+   `analyse` them (NER + speech cues), then this process resolves the batch and
+   attributes its quotes. The pool is started and warm (one tiny article per
+   worker) before any clock starts, as the baseline's model load is not timed;
+2. bare `nlp.pipe` of the pipeline's `ner`, titles and bodies as `extract_mentions` feeds them, in
+   this process, with the stage's batch size.
 
-then the ratios to the bare figure (targets: 2 workers >= 1.6x, parse <= 25% on top of NER), and peak
-memory during 1: the sum of the proportional set size (PSS: a page shared by n processes counts 1/n in
-each) of this process, the fork server and the workers, sampled every 0.5 s (target < 1 GB), beside the
-sum of their resident sets (which counts shared pages once per process). A last check runs
-tok2vec+ner on the base corpus once: same entities, and its speed, to show what skipping the shared
-tok2vec saves.
+Round 1 is cold for both (neither process has seen the corpus' words); the rounds after it are warm for
+both. Each round prints both rates, their ratio (target: 2 workers >= 1.6x) and the load average, and
+CPU seconds: per worker, of this process while the workers run and while it resolves. "CPU bound" is
+what the ratio comes to on two free cores if the workers share the work evenly (bare CPU seconds /
+(the workers' CPU seconds / 2 + resolution's)): the load of a shared machine hardly moves it, while it
+can take a core from the workers (wall ratio down) and decide which worker gets more tasks. The summary takes the median of the rounds' ratios.
 
-    .venv/bin/python bench/ner.py [--words 200000] [--batch 500]
+Then, once and warm, the stage in one process, split: mentions, the parse of quote sentences
+(target <= 25% on top of the mentions), resolution and attribution. Peak memory is sampled during
+round 1's two-worker stage, while this process holds no model (as a flow's process): the sum of the
+proportional set size (PSS: a page shared by n processes counts 1/n in each) of this process, the
+fork server and the workers, every 0.5 s (target < 1 GB), beside their resident sets' sum (which
+counts shared pages once per process). A last check runs tok2vec+ner on the base corpus once: same
+entities, and its speed, to show what skipping the shared tok2vec saves.
+
+    .venv/bin/python bench/ner.py [--words 200000] [--batch 500] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -29,10 +37,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from itertools import cycle
 from pathlib import Path
 
@@ -45,13 +55,13 @@ from extractors.entity_resolution import canonical_entities  # noqa: E402
 from extractors.entity_workers import analyse, pool_context, warm_up  # noqa: E402
 from extractors.quotes import extract_quotes, speech_cues  # noqa: E402
 from extractors.text_cleaning import clean_text  # noqa: E402
+from flows.chunking import TASK_SIZE, guided_chunks  # noqa: E402
 from flows.lifetime import descendants  # noqa: E402
 
 DATASET = shared_dataset("fundus-eval", env="NEWSFLOW_FUNDUS")
 WORKERS = 2
-CHUNK = 16
-"""Documents per worker task, as `flows.stages.in_pool` sends them."""
 SAMPLE_SECONDS = 0.5
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 Doc = tuple[str | None, str]
 
@@ -85,30 +95,45 @@ def attribute(docs: list[Doc], analysed: list) -> int:
     return sum(len(extract_quotes(body, ms, cues)) for (_, body), ms, (_, cues) in zip(docs, resolved, analysed))
 
 
-def analyse_timed(docs: list[Doc]) -> tuple[list, float, int]:
-    """`analyse` in a worker, with the CPU seconds it took there and the worker's pid."""
-    start = time.process_time()
-    analysed = analyse(docs)
-    return analysed, time.process_time() - start, os.getpid()
+@dataclass
+class StageRun:
+    seconds: float
+    worker_cpu: list[float]
+    """CPU seconds of each worker, busiest first."""
+    waiting_cpu: float
+    """CPU seconds of this process while the workers analysed (sending tasks, receiving results)."""
+    resolution_cpu: float
 
 
-def stage_two_workers(pool: ProcessPoolExecutor, docs: list[Doc], batch: int) -> dict[int, float]:
-    """Run the stage; returns CPU seconds per worker pid (and this process's under pid 0)."""
-    chunks = [docs[i: i + CHUNK] for i in range(0, len(docs), CHUNK)]
-    cpu: dict[int, float] = {}
-    pending: list = []
-    done = 0
-    start = time.process_time()
-    for analysed, seconds, pid in pool.map(analyse_timed, chunks):
-        cpu[pid] = cpu.get(pid, 0.0) + seconds
-        pending += analysed
-        if len(pending) >= batch:
-            attribute(docs[done: done + len(pending)], pending)
-            done, pending = done + len(pending), []
-    if pending:
-        attribute(docs[done:], pending)
-    cpu[0] = time.process_time() - start
-    return cpu
+def stage_two_workers(pool: ProcessPoolExecutor, docs: list[Doc], batch: int) -> StageRun:
+    """The stage batch by batch: the batch's tasks on the workers, then its resolution here."""
+    before = process_cpu(descendants(os.getpid()))
+    waiting = resolving = 0.0
+    start = time.perf_counter()
+    for i in range(0, len(docs), batch):
+        part = docs[i: i + batch]
+        cpu = time.process_time()
+        analysed = [result for chunk in pool.map(analyse, guided_chunks(part)) for result in chunk]
+        waiting += time.process_time() - cpu
+        cpu = time.process_time()
+        attribute(part, analysed)
+        resolving += time.process_time() - cpu
+    seconds = time.perf_counter() - start
+    after = process_cpu(list(before))
+    used = sorted((after[pid] - before[pid] for pid in before if pid in after), reverse=True)
+    return StageRun(seconds, used[:WORKERS], waiting, resolving)
+
+
+def process_cpu(pids: list[int]) -> dict[int, float]:
+    """CPU seconds (user + system) of each process still alive, from /proc/PID/stat."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return out
 
 
 def bare(docs: list[Doc]) -> None:
@@ -172,7 +197,7 @@ def memory_kb(pid: int) -> tuple[int, int] | None:
 
 
 def rate(words: int, seconds: float) -> str:
-    return f"{words / seconds:>9,.0f} words/s"
+    return f"{words / seconds:>7,.0f} words/s"
 
 
 def tok2vec_check(docs: list[Doc]) -> None:
@@ -185,55 +210,64 @@ def tok2vec_check(docs: list[Doc]) -> None:
     with_tok2vec = [[(e.start_char, e.label_) for e in d.ents] for d in both.pipe(texts, batch_size=BATCH_SIZE)]
     seconds = time.perf_counter() - start
     same = with_tok2vec == [[(e.start_char, e.label_) for e in d.ents] for d in ner_pipe(load_pipeline(), texts)]
-    print(f"{'nlp.pipe, tok2vec+ner (base corpus once)':<46} {rate(words, seconds)}; same entities as ner only: {same}")
+    print(f"nlp.pipe, tok2vec+ner (base corpus once): {rate(words, seconds)}; same entities as ner only: {same}")
 
 
-def timed(run, *args) -> tuple[float, float, object]:
-    """Wall seconds, this process's CPU seconds and the result of `run(*args)`."""
+def timed(run, *args) -> tuple[float, float]:
+    """Wall seconds and this process's CPU seconds of `run(*args)`."""
     start, cpu = time.perf_counter(), time.process_time()
-    result = run(*args)
-    return time.perf_counter() - start, time.process_time() - cpu, result
+    run(*args)
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--words", type=int, default=200_000)
-    parser.add_argument("--batch", type=int, default=500, help="articles per resolution batch")
+    parser.add_argument("--batch", type=int, default=500, help="articles per resolution batch (flows: 500)")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
     docs = corpus(args.words)
     words = sum(n_words(d) for d in docs)
     print(f"corpus: {len(docs)} documents, {words:,} words; load average {os.getloadavg()[0]:.2f}")
-    print(f"nlp.pipe batch_size={BATCH_SIZE}, resolution batch={args.batch} articles, {WORKERS} workers x {CHUNK} docs")
-    start = time.perf_counter()
+    print(f"nlp.pipe batch_size={BATCH_SIZE}, resolution batch={args.batch} articles, {WORKERS} workers, "
+          f"tasks of at most {TASK_SIZE} documents, smaller towards a batch's end")
+    ratios, cpu_ratios = [], []
     with ProcessPoolExecutor(WORKERS, mp_context=pool_context()) as pool:
-        list(pool.map(analyse_timed, [[(None, "Warm-up in Paris.")]] * WORKERS))
+        start = time.perf_counter()
+        list(pool.map(analyse, [[(None, "Warm-up in Paris.")]] * WORKERS))
         print(f"pool start (fork server loads the model and tables, {WORKERS} workers forked): "
               f"{time.perf_counter() - start:.2f} s")
-        with MemorySampler() as memory:
-            two, _, cpu = timed(stage_two_workers, pool, docs, args.batch)
-    start = time.perf_counter()
-    warm_up()
-    print(f"model and tables load in this process (ner + parse components, gazetteer): "
-          f"{time.perf_counter() - start:.2f} s")
-    base, base_cpu, _ = timed(bare, docs)
+        for n in range(1, args.rounds + 1):
+            load = os.getloadavg()[0]
+            if n == 1:
+                with MemorySampler() as memory:
+                    two = stage_two_workers(pool, docs, args.batch)
+                start = time.perf_counter()
+                warm_up()
+                print(f"model and tables load in this process (ner + parse components, gazetteer): "
+                      f"{time.perf_counter() - start:.2f} s")
+            else:
+                two = stage_two_workers(pool, docs, args.batch)
+            base, base_cpu = timed(bare, docs)
+            ratios.append(base / two.seconds)
+            cpu_ratios.append(base_cpu / (sum(two.worker_cpu) / WORKERS + two.resolution_cpu))
+            print(f"round {n} ({'cold' if n == 1 else 'warm'}), load average {load:.2f} -> {os.getloadavg()[0]:.2f}: "
+                  f"stage {WORKERS} workers {rate(words, two.seconds)}, bare nlp.pipe {rate(words, base)}: "
+                  f"{ratios[-1]:.2f}x; CPU bound {cpu_ratios[-1]:.2f}x (CPU s: bare {base_cpu:.1f}; workers "
+                  + ", ".join(f"{s:.1f}" for s in two.worker_cpu)
+                  + f"; this process {two.waiting_cpu:.1f} sending and receiving, {two.resolution_cpu:.1f} resolving)")
+    print(f"stage {WORKERS} workers / bare nlp.pipe 1 process, median of {args.rounds} rounds: "
+          f"{statistics.median(ratios):.2f}x (target >= 1.6); CPU bound {statistics.median(cpu_ratios):.2f}x")
     one_cpu = time.process_time()
     parts = stage_one_process(docs, args.batch)
     one, one_cpu = sum(parts.values()), time.process_time() - one_cpu
-    busiest = max(seconds for pid, seconds in cpu.items() if pid)
-    print(f"{'bare nlp.pipe (ner only), 1 process':<46} {rate(words, base)}  (CPU {base_cpu:.1f} s)")
-    print(f"{'entity stage, 1 process':<46} {rate(words, one)}  (CPU {one_cpu:.1f} s: "
-          + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items()) + " wall)")
-    print(f"{f'entity stage, {WORKERS} workers':<46} {rate(words, two)}  (CPU: workers "
-          + ", ".join(f"{seconds:.1f} s" for pid, seconds in sorted(cpu.items()) if pid)
-          + f"; this process {cpu[0] - memory.cpu_seconds:.1f} s, memory sampling {memory.cpu_seconds:.1f} s)")
-    print(f"parse of quote sentences on top of NER: {parts['parse'] / parts['mentions']:.0%} (target <= 25%)")
-    print(f"stage / bare, 1 process: {base / one:.2f}x (CPU time: {base_cpu / one_cpu:.2f}x)")
-    print(f"stage {WORKERS} workers / bare 1 process: {base / two:.2f}x (target >= 1.6); "
-          f"bare CPU / busiest worker's CPU: {base_cpu / busiest:.2f}x (the wall ratio on {WORKERS} free cores, "
-          f"less this process's share)")
-    print(f"peak memory during the {WORKERS}-worker stage, {memory.peak_processes} processes: "
-          f"PSS sum {memory.peak_pss:,.0f} MB (target < 1024), RSS sum {memory.peak_rss:,.0f} MB")
+    print(f"entity stage, 1 process (warm): {rate(words, one)}, {base / one:.2f}x the last bare run "
+          f"(CPU {one_cpu:.1f} s; wall: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items()) + ")")
+    print(f"parse of quote sentences on top of the mentions: {parts['parse'] / parts['mentions']:.0%} (target <= 25%)")
+    print(f"peak memory during round 1's {WORKERS}-worker stage, {memory.peak_processes} processes: "
+          f"PSS sum {memory.peak_pss:,.0f} MB (target < 1024), RSS sum {memory.peak_rss:,.0f} MB "
+          f"(sampling took {memory.cpu_seconds:.1f} CPU s of this process)")
     tok2vec_check(base_documents())
 
 

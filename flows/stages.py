@@ -29,6 +29,7 @@ from extractors.entity_workers import analyse, pool_context
 from extractors.entity_resolution import canonical_entities
 from extractors.quotes import extract_quotes
 from flows import lifetime, settings
+from flows.chunking import guided_chunks
 from flows.search_upkeep import keep_search_current
 from warehouse import backends, connection, lookups, runs
 from warehouse import load as batch_load
@@ -190,7 +191,7 @@ def in_pool(pool: Executor | None, work: Callable, items: list, *shared) -> list
     """Run `work` over items in chunks on the worker processes (or here, without a pool), in order."""
     if pool is None or len(items) < POOL_THRESHOLD:
         return work(items, *shared)
-    chunks = pool.map(work, chunked(items, 16), *(repeat(value) for value in shared))
+    chunks = pool.map(work, guided_chunks(items), *(repeat(value) for value in shared))
     return [result for chunk in chunks for result in chunk]
 
 

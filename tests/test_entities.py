@@ -182,6 +182,19 @@ def test_pool_workers_share_the_preloaded_model_and_analyse_as_this_process_does
     assert [a for chunk in in_workers for a in chunk] == analyse(docs)
 
 
+def test_worker_tasks_keep_the_order_and_shrink_to_single_documents_at_the_end():
+    from flows.chunking import TASK_SIZE, guided_chunks
+
+    for n in (40, 197, 500):
+        items = list(range(n))
+        sizes = [len(c) for c in guided_chunks(items)]
+        assert [i for c in guided_chunks(items) for i in c] == items
+        assert max(sizes) <= TASK_SIZE and sizes == sorted(sizes, reverse=True)
+        left = n - sum(sizes[:-TASK_SIZE])
+        assert sizes[-TASK_SIZE:] == [1] * TASK_SIZE and left == TASK_SIZE  # no worker idles behind a big last task
+    assert [len(c) for c in guided_chunks(list(range(500)))][:10] == [TASK_SIZE] * 10
+
+
 def _pipelines_loaded_before_any_work(_):
     from extractors.entities import _loaded_pipeline
 
