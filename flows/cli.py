@@ -306,14 +306,16 @@ def _run_flow(args: argparse.Namespace, module: str, flow_name: str, source_tag:
                 os.environ["PREFECT_API_URL"] = api_url  # before Prefect reads its settings
                 flow = getattr(importlib.import_module(module), flow_name)
                 from prefect import tags
+                from prefect.settings import temporary_settings
 
                 from flows.pipeline import reporting
 
                 _tracebacks_only_under_debug(args.debug)
                 if temporary is not None:
                     temporary.wait_ready()
+                run_settings = prefect_api.TEMPORARY_RUN_SETTINGS if temporary is not None else {}
                 try:
-                    with tags(source_tag), reporting(progress.update):
+                    with tags(source_tag), reporting(progress.update), temporary_settings(updates=run_settings):
                         summary = flow(**parameters, db=db, lock_wait=args.lock_wait)
                 except Exception as exc:
                     _say_run_failed(args, exc)

@@ -48,6 +48,13 @@ CHEAP_API_ENV = {
     "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED": "false",
     "PREFECT_SERVER_EVENTS_STREAM_OUT_ENABLED": "false",
 }
+TEMPORARY_RUN_SETTINGS = {
+    # No heartbeat thread: heartbeats let a lasting server tell a crashed run, but a temporary API dies with
+    # the command (and the warehouse's ledger marks a dead run interrupted); the end of each run waited up
+    # to a second for that thread (it sleeps in 1 s steps).
+    "flows.heartbeat_frequency": None,
+}
+"""Prefect client settings of a run on a temporary API."""
 ALREADY_MIGRATED_ENV = {
     "PREFECT_SERVER_DATABASE_MIGRATE_ON_START": "false",
     "PREFECT_SERVER_REGISTER_BLOCKS_ON_START": "false",
