@@ -10,7 +10,7 @@ Cleaning leaves an audit trail of `CutSegment`s and runs in five steps:
    rules' own densest-prose region;
 3. the learned line labeller (`line_labeller`) scores every line as story
    or furniture from its shape, the rules' verdicts and its neighbours; a
-   sequence step lets a subheading follow the paragraph it introduces;
+   sequence step lets a subheading follow the paragraph or list it introduces;
 4. the story region is the maximum-sum run of that evidence, so the story
    comes out as one coherent region: lines outside it are cut, lines inside
    it that the labeller scores as furniture are cut with reason `model`;
@@ -65,6 +65,8 @@ EVIDENCE_SLOPE = 2.5
 HEADING_LEAD_SCORE = 0.8
 """A short heading right above a paragraph scored this high belongs to that paragraph's section."""
 HEADING_MAX_WORDS = 12
+HEADING_LIST_LINES = 3
+"""A heading above this many story-scored list lines in a row introduces them."""
 HEADER_LOOKBACK = 25
 HEADER_LOOKAHEAD = 8
 TITLE_MIN_WORDS = 4
@@ -646,22 +648,38 @@ def _guarded_scores(view: RuleView, features: np.ndarray, model_path: Path) -> n
 
 
 def _headings_follow_paragraphs(view: RuleView, scores: np.ndarray) -> np.ndarray:
-    """Sequence step: a short heading directly above a sure story paragraph is story too.
+    """Sequence step: a short heading directly above its section is story too.
 
     Subheadings are short, unpunctuated and look like teaser links on their
-    own; what tells them apart is the paragraph they introduce. A line that
-    recurs across stories is no subheading.
+    own; what tells them apart is what they introduce. Above a sure story
+    paragraph a heading is kept (lifted to the threshold); above a list whose
+    first HEADING_LIST_LINES lines are all story (the key points under "At a
+    Glance") it scores as the list does, so it opens the story region with
+    the list rather than being left outside it. A line that recurs across
+    stories is no subheading.
     """
     lines = view.lines
     lifted = scores.copy()
     for i in range(len(lines) - 1):
         line, below = lines[i], lines[i + 1]
-        if (
-            line.is_title_like and line.words <= HEADING_MAX_WORDS and below.is_prose and i not in view.recurring
-            and below.position - line.position <= 2 and scores[i + 1] >= HEADING_LEAD_SCORE
-        ):
+        heading = line.is_title_like and line.words <= HEADING_MAX_WORDS and i not in view.recurring
+        if not heading or below.position - line.position > 2:
+            continue
+        if below.is_prose and scores[i + 1] >= HEADING_LEAD_SCORE:
             lifted[i] = max(lifted[i], STORY_THRESHOLD)
+        elif not below.is_prose:
+            lifted[i] = max(lifted[i], _list_score(lines, scores, i + 1))
     return lifted
+
+
+def _list_score(lines: list[LineView], scores: np.ndarray, first: int) -> float:
+    """Mean story score of the HEADING_LIST_LINES short lines from `first`, 0 unless all are story."""
+    run = range(first, first + HEADING_LIST_LINES)
+    if run.stop > len(lines) or any(
+        lines[k].is_prose or lines[k].position - lines[k - 1].position > 2 or scores[k] < STORY_THRESHOLD for k in run
+    ):
+        return 0.0
+    return float(np.mean(scores[run.start : run.stop]))
 
 
 def _model_region(page: _Page, view: RuleView, scores: np.ndarray) -> tuple[int, int] | None:

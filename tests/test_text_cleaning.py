@@ -2,6 +2,8 @@
 
 import datetime as dt
 
+import pytest
+
 from extractors.text_cleaning import RECURRING_MIN_DOCS, clean_text, line_key, recurring_keys
 
 P1 = (
@@ -107,6 +109,26 @@ def test_standfirst_after_title():
     assert article.title == "Kremlin ERUPTS Over Trump’s Backdoor Diplomacy!"
     assert article.subtitle.startswith("As Russia demands")
     assert article.paragraphs == ["At a Glance", P1, P2]
+
+
+def test_heading_above_a_story_list_scores_as_the_list():
+    """The sequence step: a heading over key points opens the story with them (seed 000's "At a Glance")."""
+    import numpy as np
+
+    from extractors.line_labeller import STORY_THRESHOLD
+    from extractors.text_cleaning import _headings_follow_paragraphs, rule_view
+
+    points = [
+        "Russia calls for peace talks directly with Ukraine, excluding U.S. negotiators",
+        "Ukraine signs a joint investment pact granting the U.S. access to strategic minerals",
+        "A 2022 Ukrainian decree blocks any peace with Russia under Vladimir Putin",
+    ]
+    _, _, view = rule_view("\n\n".join(["At a Glance", *points, P1]))
+    listed = _headings_follow_paragraphs(view, np.array([0.45, 0.7, 0.7, 0.6, 0.99]))
+    assert listed[0] == pytest.approx(np.mean([0.7, 0.7, 0.6]))
+    assert listed[0] > STORY_THRESHOLD
+    one_teaser = _headings_follow_paragraphs(view, np.array([0.45, 0.7, 0.3, 0.6, 0.99]))
+    assert one_teaser[0] == 0.45
 
 
 def test_caption_date_is_not_the_publication_date():
