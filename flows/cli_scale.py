@@ -60,7 +60,7 @@ def _ingest_sharded(args: argparse.Namespace) -> int:
 
     summary = _run_flow(args, "flows.sharded", "ingest_sharded", "source:stored", dict(
         paths=list(args.paths), shard_size=args.shard_size or DEFAULT_SHARD_SIZE, batch_size=args.batch_size,
-        entities=not args.no_entities,
+        workers=args.workers, entities=not args.no_entities,
     ))
     if summary is None or summary["n_seen"] == summary["n_failed"]:
         return EXIT_NOTHING

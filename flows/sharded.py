@@ -62,17 +62,19 @@ def ingest_sharded(
     db: str | None = None,
     shard_size: int = DEFAULT_SHARD_SIZE,
     batch_size: int | None = None,
+    workers: int | None = None,
     entities: bool = True,
     lock_wait: float | None = None,
 ) -> dict:
     """Ingest stored files as shards of `shard_size` files run on the work pool's workers; returns the
-    parent run's summary (the sum of its shards)."""
+    parent run's summary (the sum of its shards). `workers`: extraction processes in each shard run
+    (default: one per core of the machine running it)."""
     logger = get_run_logger()
     ensure_pool_and_deployment()
     files = [str(path.absolute()) for path in discover(paths)]
     shards = list(chunked(files, shard_size))
     with recorded_run("ingest_sharded", db, lock_wait) as record:
-        parameters = {"db": record.warehouse.path, "entities": entities, "lock_wait": lock_wait,
+        parameters = {"db": record.warehouse.path, "entities": entities, "lock_wait": lock_wait, "workers": workers,
                       **({"batch_size": batch_size} if batch_size else {})}
         logger.info("%d files in %d shards of up to %d for pool %s", len(files), len(shards), shard_size, POOL)
         tries = _run_shards(shards, parameters)

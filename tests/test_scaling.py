@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +26,7 @@ from flows.prefect_api import PrefectServer
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
 from test_ducklake import _check_exactly_once, _lake_rows, lake  # noqa: F401  (the `lake` fixture)
 from test_fetching import CLOCK_TOLERANCE, HTML, PAGE, _senders
+from warehouse import connection
 
 
 def _free_port() -> int:
@@ -77,6 +81,68 @@ def test_a_sharded_run_over_two_workers_lands_the_sum_of_its_shards(tmp_path, la
     _check_exactly_once(lake, 16)
     assert all("Submitting flow run" in log or "submitting flow run" in log.lower() for log in logs), \
         [log[-2000:] for log in logs]
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for task in os.listdir(f"/proc/{pid}/task")
+            for child in open(f"/proc/{pid}/task/{task}/children").read().split()]
+
+
+def test_a_shard_whose_worker_dies_is_retried_on_another_worker(tmp_path, lake, postgres_prefect):
+    from prefect.client.orchestration import get_client
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    corpus = tmp_path / "corpus"
+    _varied_corpus(corpus, 12)
+    connection.connect(lake).close()  # created and migrated, so this test can watch it
+    env = dict(os.environ, PREFECT_API_URL=postgres_prefect, PREFECT_WORKER_QUERY_SECONDS="1",
+               PREFECT_LOGGING_LEVEL="INFO")
+    env.pop("PREFECT_API_DATABASE_CONNECTION_URL")
+    workers = [subprocess.Popen(NEWSFLOW + ["worker", "--name", f"worker-{i}"], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+               for i in range(2)]
+    logs: list[list[str]] = [[], []]
+    readers = [threading.Thread(target=lambda w=w, log=log: log.extend(iter(w.stdout.readline, "")), daemon=True)
+               for w, log in zip(workers, logs)]
+    for reader in readers:
+        reader.start()
+    parent = subprocess.Popen(
+        NEWSFLOW + ["ingest-sharded", str(corpus), "--warehouse", lake, "--shard-size", "12", "--batch-size", "3",
+                    "--workers", "1", "--no-entities", "--json"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not _lake_rows(lake, "SELECT count(*) FROM ingest_runs WHERE flow_name = 'ingest_stored'")[0][0]:
+            assert time.monotonic() < deadline and parent.poll() is None, "the shard never started"
+            time.sleep(0.5)
+        (dying,) = [i for i, worker in enumerate(workers) if _children(worker.pid)]
+        for child in _children(workers[dying].pid):
+            os.kill(child, signal.SIGKILL)  # the shard's flow-run process dies mid-run
+        while not any("as crashed" in line for line in logs[dying]):  # its worker reports it crashed...
+            assert time.monotonic() < deadline, "".join(logs[dying])[-3000:]
+            time.sleep(0.1)
+        os.kill(workers[dying].pid, signal.SIGINT)  # ...and leaves the pool before the retry is submitted
+        out, err = parent.communicate(timeout=400)
+    finally:
+        parent.kill()
+        for worker in workers:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGINT)
+        for worker in workers:
+            worker.wait(timeout=60)
+    assert parent.returncode == 0, err[-4000:]
+    summary = json.loads(out)
+    assert (summary["status"], summary["n_seen"], summary["n_failed"]) == ("completed", 12, 0)
+    _check_exactly_once(lake, 12)
+
+    (tries,), = _lake_rows(lake, "SELECT shard_flow_run_ids FROM ingest_runs WHERE flow_name = 'ingest_sharded'")
+    with temporary_settings({PREFECT_API_URL: postgres_prefect}), get_client(sync_client=True) as client:
+        runs = [client.read_flow_run(run_id) for run_id in tries]
+    assert [run.state.type.value for run in runs] == ["CRASHED", "COMPLETED"]
+    assert all(run.parameters["workers"] == 1 for run in runs)  # --workers reaches each shard run
+    ran_by = [[i for i, log in enumerate(logs) if any(f"'{run.name}' submitted to infrastructure" in line
+                                                      for line in log)] for run in runs]
+    assert ran_by == [[dying], [1 - dying]], ran_by
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["with-politeness-db", "without"])
