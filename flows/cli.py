@@ -22,7 +22,8 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from extractors.version import package_version
@@ -310,12 +311,12 @@ def _run_flow(args: argparse.Namespace, module: str, flow_name: str, source_tag:
 
                 from flows.pipeline import reporting
 
-                _tracebacks_only_under_debug(args.debug)
                 if temporary is not None:
                     temporary.wait_ready()
                 run_settings = prefect_api.TEMPORARY_RUN_SETTINGS if temporary is not None else {}
+                terse = _terse_console(args.debug, stopping=lambda: watchdog.signum is not None)
                 try:
-                    with tags(source_tag), reporting(progress.update), temporary_settings(updates=run_settings):
+                    with tags(source_tag), reporting(progress.update), temporary_settings(updates=run_settings), terse:
                         summary = flow(**parameters, db=db, lock_wait=args.lock_wait)
                 except Exception as exc:
                     _say_run_failed(args, exc)
@@ -342,19 +343,28 @@ class Stopped(Exception):
         self.status = status
 
 
-def _tracebacks_only_under_debug(debug: bool) -> None:
-    """Prefect logs a failed run with its traceback; on the terminal the one-line reason is enough (the
-    Prefect API and UI keep the traceback), unless --debug."""
-    if debug:
-        return
+@contextmanager
+def _terse_console(debug: bool, stopping: Callable[[], bool]) -> Iterator[None]:
+    """What Prefect's log shows on the terminal inside the block, unless --debug (the Prefect API and UI keep
+    every record whole).
+
+    A failed run is logged with its traceback: the one-line reason is enough. Once the command is stopping
+    (Ctrl-C, SIGTERM), the run's crash records go too: the one line saying what landed is the answer.
+    """
     import logging
 
-    def strip_traceback(record: logging.LogRecord) -> bool:
+    def terse(record: logging.LogRecord) -> bool:
         record.exc_info, record.exc_text = None, None
-        return True
+        return not stopping()
 
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(strip_traceback)
+    handlers = [] if debug else list(logging.getLogger().handlers)
+    for handler in handlers:
+        handler.addFilter(terse)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            handler.removeFilter(terse)
 
 
 def _say_run_failed(args: argparse.Namespace, exc: Exception) -> None:
