@@ -83,6 +83,47 @@ def test_a_sharded_run_over_two_workers_lands_the_sum_of_its_shards(tmp_path, la
         [log[-2000:] for log in logs]
 
 
+def test_many_workers_reporting_at_once_to_the_postgresql_backed_server_get_no_server_errors(postgres_prefect):
+    """Eight clients at once make the calls a worker and its flow runs make (heartbeat, poll, create a run,
+    move it through its states, send logs), twenty rounds each, on their own connections; the raw
+    statuses are kept, since Prefect's own client retries a 5xx out of sight."""
+    import asyncio
+    import datetime as dt
+
+    import httpx
+
+    statuses: list[int] = []
+
+    async def call(client: httpx.AsyncClient, path: str, body: object) -> dict | list:
+        response = await client.post(path, json=body)
+        statuses.append(response.status_code)
+        return response.json() if response.status_code < 300 and response.content else {}
+
+    async def worker(n: int, flow_id: str) -> None:
+        async with httpx.AsyncClient(base_url=postgres_prefect + "/", timeout=60) as client:
+            for round_ in range(20):
+                await call(client, "work_pools/load-pool/workers/heartbeat", {"name": f"worker-{n}"})
+                await call(client, "work_pools/load-pool/get_scheduled_flow_runs", {})
+                run = await call(client, "flow_runs/", {"flow_id": flow_id, "name": f"load-{n}-{round_}",
+                                                        "state": {"type": "PENDING"}})
+                for state in ("RUNNING", "COMPLETED"):
+                    await call(client, f"flow_runs/{run['id']}/set_state", {"state": {"type": state}})
+                now = dt.datetime.now(dt.UTC).isoformat()
+                await call(client, "logs/", [{"name": "load", "level": 20, "message": f"batch {i} loaded",
+                                              "timestamp": now, "flow_run_id": run["id"]} for i in range(5)])
+
+    async def load() -> None:
+        async with httpx.AsyncClient(base_url=postgres_prefect + "/", timeout=60) as client:
+            await call(client, "work_pools/", {"name": "load-pool", "type": "process"})
+            flow = await call(client, "flows/", {"name": "load-test"})
+        await asyncio.gather(*(worker(n, flow["id"]) for n in range(8)))
+
+    asyncio.run(load())
+    assert len(statuses) == 2 + 8 * 20 * 6
+    assert [s for s in statuses if s >= 500] == []
+    assert all(200 <= s < 300 for s in statuses), sorted(set(statuses))
+
+
 def _children(pid: int) -> list[int]:
     return [int(child) for task in os.listdir(f"/proc/{pid}/task")
             for child in open(f"/proc/{pid}/task/{task}/children").read().split()]
