@@ -35,6 +35,7 @@ entities, and its speed, to show what skipping the shared tok2vec saves.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -245,6 +246,7 @@ def main() -> None:
                     two = stage_two_workers(pool, docs, args.batch)
                 start = time.perf_counter()
                 warm_up()
+                gc.freeze()  # as the fork server does before forking the workers (entity_preload)
                 print(f"model and tables load in this process (ner + parse components, gazetteer): "
                       f"{time.perf_counter() - start:.2f} s")
             else:

@@ -205,10 +205,12 @@ def speech_cues(bodies: Sequence[str]) -> list[list[SpeechCue]]:
     before, one after) that hold a speech word or end in a colon."""
     plans = [_Plan.of(body) for body in bodies]
     cues: list[list[SpeechCue]] = [[] for _ in bodies]
-    _parse_into(cues, plans, [(n, i) for n, plan in enumerate(plans) for i in sorted(plan.holding) if plan.has_cue_word(i)])
-    wanted = {(n, j) for n, plan in enumerate(plans) for i in plan.holding if not _settled(cues[n], i)
+    holding = [(n, i, *plan.job(i)) for n, plan in enumerate(plans) for i in sorted(plan.holding)]
+    _parse_into(cues, [job for job in holding if _CUE_WORD.search(job[2].replace(f"“{PLACEHOLDER}", ""))])
+    settled = {(n, c.frame) for n, found in enumerate(cues) for c in found if _names_speaker(c)}
+    wanted = {(n, j) for n, plan in enumerate(plans) for i in plan.holding if (n, i) not in settled
               for j in (i - 2, i - 1, i + 1) if plan.may_cue(j)}
-    _parse_into(cues, plans, sorted(wanted))
+    _parse_into(cues, [(n, i, *plans[n].job(i)) for n, i in sorted(wanted)])
     return [sorted(c, key=lambda cue: (cue.frame, cue.anchor)) for c in cues]
 
 
@@ -234,30 +236,30 @@ class _Plan:
         a, b = self.groups[i]
         return bool(_SPEECH_WORD.search(self.body, a, b)) or self.body[a:b].rstrip().endswith(":")
 
-    def has_cue_word(self, i: int) -> bool:
-        return bool(_CUE_WORD.search(self.job(i)[0].replace(f"“{PLACEHOLDER}", "")))
-
     def job(self, i: int) -> tuple[str, list[int]]:
+        """The group's text to parse, with its quotations as placeholders, and each character's body offset."""
         a, b = self.groups[i]
-        return _with_placeholders(self.body, a, b, [(s, e) for s, e in self.spans if a <= s < b])
+        inside = self.spans[bisect_left(self.spans, a, key=lambda span: span[0]): bisect_left(
+            self.spans, b, key=lambda span: span[0])]
+        return _with_placeholders(self.body, a, b, inside)
 
 
-def _parse_into(cues: list[list[SpeechCue]], plans: Sequence[_Plan], wanted: Sequence[tuple[int, int]]) -> None:
-    if not wanted:
+def _parse_into(cues: list[list[SpeechCue]], jobs: Sequence[tuple[int, int, str, list[int]]]) -> None:
+    """Parse the (body index, group, text, offsets) jobs in one batch; add their cues to each body's."""
+    if not jobs:
         return
     from extractors.entities import PARSE_COMPONENTS, load_pipeline
 
     nlp = load_pipeline()
-    jobs = [(n, i, *plans[n].job(i)) for n, i in wanted]
     parsed = nlp.pipe((text for *_, text, _ in jobs), batch_size=PARSE_BATCH_SIZE,
                       disable=[c for c in nlp.pipe_names if c not in PARSE_COMPONENTS])
     for (n, i, text, offsets), doc in zip(jobs, parsed):
         cues[n] += _read_cues(doc, i, offsets, text.rstrip().endswith(":"))
 
 
-def _settled(cues: Sequence[SpeechCue], frame: int) -> bool:
-    """Whether the group's own cues name a speaker attribution can use without its neighbours."""
-    return any(c.frame == frame and c.kind == "speaker" and not c.possessive and not _is_nobody(c) for c in cues)
+def _names_speaker(cue: SpeechCue) -> bool:
+    """Whether a cue names a speaker attribution can use without the neighbours of its group."""
+    return cue.kind == "speaker" and not cue.possessive and not _is_nobody(cue)
 
 
 def _is_nobody(cue: SpeechCue) -> bool:
