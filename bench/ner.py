@@ -19,7 +19,8 @@ both. Each round prints both rates, their ratio (target: 2 workers >= 1.6x) and 
 CPU seconds: per worker, of this process while the workers run and while it resolves. "CPU bound" is
 what the ratio comes to on two free cores if the workers share the work evenly (bare CPU seconds /
 (the workers' CPU seconds / 2 + resolution's)): the load of a shared machine hardly moves it, while it
-can take a core from the workers (wall ratio down) and decide which worker gets more tasks. The summary takes the median of the rounds' ratios.
+can take a core from the workers (wall ratio down) and decide which worker gets more tasks. The summary
+takes the median of the rounds' ratios.
 
 Then, once and warm, the stage in one process, split: mentions, the parse of quote sentences
 (target <= 25% on top of the mentions), resolution and attribution. Peak memory is sampled during
@@ -264,8 +265,8 @@ def main() -> None:
     one_cpu = time.process_time()
     parts = stage_one_process(docs, args.batch)
     one, one_cpu = sum(parts.values()), time.process_time() - one_cpu
-    print(f"entity stage, 1 process (warm): {rate(words, one)}, {base / one:.2f}x the last bare run "
-          f"(CPU {one_cpu:.1f} s; wall: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items()) + ")")
+    print(f"entity stage, 1 process (warm): {rate(words, one)}, {base / one:.2f}x the last bare run (CPU "
+          f"{one_cpu:.1f} s; wall: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items()) + ")")
     print(f"parse of quote sentences on top of the mentions: {parts['parse'] / parts['mentions']:.0%} (target <= 25%)")
     print(f"peak memory during round 1's {WORKERS}-worker stage, {memory.peak_processes} processes: "
           f"PSS sum {memory.peak_pss:,.0f} MB (target < 1024), RSS sum {memory.peak_rss:,.0f} MB "

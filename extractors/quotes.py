@@ -96,6 +96,9 @@ RESPONSE_NOUNS = frozenset({"response", "reply", "answer", "message", "words", "
 QUESTION_VERBS = frozenset({"ask", "question", "press"})
 _SPEECH_WORD = re.compile(r"\b(?:" + "|".join(sorted(SPEECH_FORMS, key=len, reverse=True))
                           + r"|according|pressed|response|reply|answer)\b", re.IGNORECASE)
+_QUESTION_WORD = re.compile(r"\b(?:" + "|".join(sorted(f for f, base in SPEECH_FORMS.items() if base in QUESTION_VERBS))
+                            + r"|pressed)\b", re.IGNORECASE)
+"""A word an "asked" cue starts from (`_read_cues`)."""
 _CUE_WORD = re.compile(r"\b(?:" + "|".join(sorted({*SPEECH_FORMS, *RESPONSE_NOUNS, "according", "pressed", "like"},
                                                   key=len, reverse=True)) + r")\b|:", re.IGNORECASE)
 """A word (or the colon) some cue of `_read_cues` starts from: a sentence without one gives no cue, unparsed."""
@@ -201,15 +204,15 @@ def _holds_quote(spans: Sequence[tuple[int, int]], a: int, b: int) -> bool:
 
 def speech_cues(bodies: Sequence[str]) -> list[list[SpeechCue]]:
     """Speech cues of each body, from batched parses of the sentences attribution reads: first those that
-    hold a quotation and a word a cue starts from; then, for a quotation sentence that names no speaker of its own, its neighbours (two
-    before, one after) that hold a speech word or end in a colon."""
+    hold a quotation and a word a cue starts from; then, for a quotation sentence that names no speaker of
+    its own, the neighbours attribution can read (`_Plan.neighbours_read`)."""
     plans = [_Plan.of(body) for body in bodies]
     cues: list[list[SpeechCue]] = [[] for _ in bodies]
     holding = [(n, i, *plan.job(i)) for n, plan in enumerate(plans) for i in sorted(plan.holding)]
     _parse_into(cues, [job for job in holding if _CUE_WORD.search(job[2].replace(f"“{PLACEHOLDER}", ""))])
     settled = {(n, c.frame) for n, found in enumerate(cues) for c in found if _names_speaker(c)}
     wanted = {(n, j) for n, plan in enumerate(plans) for i in plan.holding if (n, i) not in settled
-              for j in (i - 2, i - 1, i + 1) if plan.may_cue(j)}
+              for j in plan.neighbours_read(i)}
     _parse_into(cues, [(n, i, *plans[n].job(i)) for n, i in sorted(wanted)])
     return [sorted(c, key=lambda cue: (cue.frame, cue.anchor)) for c in cues]
 
@@ -222,15 +225,32 @@ class _Plan:
     spans: list[tuple[int, int]]
     groups: list[tuple[int, int]]
     holding: frozenset[int]
+    outside: str
+    """The body with its quotations blanked (`_blank_out`)."""
 
     @classmethod
     def of(cls, body: str) -> _Plan:
         spans = quote_spans(body)
         groups = frames(body, spans) if spans else []
         holding = frozenset(i for i, (a, b) in enumerate(groups) if _holds_quote(spans, a, b))
-        return cls(body, spans, groups, holding)
+        return cls(body, spans, groups, holding, _blank_out(body, spans) if spans else body)
 
-    def may_cue(self, i: int) -> bool:
+    def neighbours_read(self, i: int) -> set[int]:
+        """The groups next to quotation group `i` whose cues attribution (`_Context.attribute`) can read when
+        `i` names no speaker: the next one in its paragraph; the one before when a colon ends it or a
+        quotation of `i` opens a paragraph; any of the two before and the next that may say whom a question
+        went to (a possessive "his response" reads those); of these, the ones that may give a cue at all."""
+        a, b = self.groups[i]
+        read = {j for j in (i - 2, i - 1, i + 1)
+                if 0 <= j < len(self.groups) and _QUESTION_WORD.search(self.body, *self.groups[j])}
+        if i + 1 < len(self.groups) and _same_paragraph(self.body, a, self.groups[i + 1][0]):
+            read.add(i + 1)
+        if i > 0 and (_after_colon(self.outside, a) or any(
+                _opens_paragraph(self.body, self.outside, s) for s, _ in self.spans if a <= s < b)):
+            read.add(i - 1)
+        return {j for j in read if self._may_cue(j)}
+
+    def _may_cue(self, i: int) -> bool:
         if i < 0 or i >= len(self.groups) or i in self.holding:
             return False
         a, b = self.groups[i]
@@ -336,7 +356,7 @@ class _Context:
         if own is not None or own_sentence_only:
             return own
         a = self.groups[frame][0]
-        if frame > 0 and self.outside[:a].rstrip().endswith(":"):
+        if frame > 0 and _after_colon(self.outside, a):
             before = self._from_frame(frame - 1, start)
             if before is not None:
                 return before
@@ -450,11 +470,25 @@ class _Context:
         return max(scored, key=lambda s: s[:3])[3] if scored else None
 
     def _same_paragraph(self, a: int, b: int) -> bool:
-        return "\n\n" not in self.body[min(a, b): max(a, b)].replace("\n \n", "\n\n")
+        return _same_paragraph(self.body, a, b)
 
     def _opens_paragraph(self, start: int) -> bool:
-        line_start = self.body.rfind("\n", 0, start) + 1
-        return not self.outside[line_start:start].strip()
+        return _opens_paragraph(self.body, self.outside, start)
+
+
+def _same_paragraph(body: str, a: int, b: int) -> bool:
+    return "\n\n" not in body[min(a, b): max(a, b)].replace("\n \n", "\n\n")
+
+
+def _opens_paragraph(body: str, outside: str, start: int) -> bool:
+    """Whether only blanks or quotations (blanked in `outside`) precede `start` on its line."""
+    line_start = body.rfind("\n", 0, start) + 1
+    return not outside[line_start:start].strip()
+
+
+def _after_colon(outside: str, a: int) -> bool:
+    """Whether the text before `a`, quotations left out, ends with a colon (it introduces what follows)."""
+    return outside[:a].rstrip().endswith(":")
 
 
 def replace_kind(cue: SpeechCue) -> SpeechCue:

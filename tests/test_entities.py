@@ -9,6 +9,7 @@ import pytest
 from extractors.entities import Mention, article_mentions, extract_mentions, ner_available
 from extractors.entity_names import canonical_key, similar_names
 from extractors.entity_resolution import KnownEntity, canonical_entities, entity_id, resolve, vote_label
+from extractors.quotes import extract_quotes
 from extractors.text_cleaning import clean_text
 
 SEEDS = Path(__file__).resolve().parent.parent / "data" / "seeds"
@@ -193,6 +194,20 @@ def test_worker_tasks_keep_the_order_and_shrink_to_single_documents_at_the_end()
         left = n - sum(sizes[:-TASK_SIZE])
         assert sizes[-TASK_SIZE:] == [1] * TASK_SIZE and left == TASK_SIZE  # no worker idles behind a big last task
     assert [len(c) for c in guided_chunks(list(range(500)))][:10] == [TASK_SIZE] * 10
+
+
+def test_the_quote_parse_reads_a_neighbour_sentence_only_where_attribution_can_use_it():
+    from extractors.quotes import speech_cues
+
+    mid_paragraph = "Smith said the talks had failed. Then “we will see what happens next” was the statement."
+    opening_a_line = "Smith said the talks had failed.\n“We will see what happens next” was the statement."
+    # the quotation's own sentence names no speaker; the one before is read only for a quotation opening its line
+    assert speech_cues([mid_paragraph]) == [[]]
+    [[cue]] = speech_cues([opening_a_line])
+    assert (cue.frame, cue.kind, cue.head) == (0, "speaker", "Smith")
+    bodies = (mid_paragraph, opening_a_line)
+    resolved = canonical_entities(extract_mentions([(None, body) for body in bodies]))
+    assert [[q.speaker for q in extract_quotes(body, ms)] for body, ms in zip(bodies, resolved)] == [[None], ["Smith"]]
 
 
 def _pipelines_loaded_before_any_work(_):
