@@ -10,7 +10,8 @@ PostgreSQL; one run loads the whole corpus into a DuckDB file for
 comparison. Each worker is one process cleaning in-process (`--workers 1`:
 on 2 cores, more processes per worker only oversubscribe). Prints per
 configuration: documents/s over the wall time, commit conflicts and retries,
-mean time per batch write (the batch's SQL and the catalog commit), peak
+mean time per write (a batch's SQL and its commit, or a run's own row) and
+per batch commit (where a lake's snapshot enters the catalog), peak
 memory per worker, and how many rows landed (each document exactly once).
 A Prefect server (SQLite is enough for 4 clients) is started for the runs.
 """
@@ -69,7 +70,8 @@ def worker_main(args: argparse.Namespace) -> None:
     print(json.dumps({
         "seconds": time.perf_counter() - started, "n_new": summary["n_new"], "n_seen": summary["n_seen"],
         "writes": backends.stats.writes, "conflicts": backends.stats.conflicts,
-        "write_seconds": backends.stats.seconds,
+        "write_seconds": backends.stats.seconds, "commits": backends.stats.commits,
+        "commit_seconds": backends.stats.commit_seconds,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))
 
@@ -114,11 +116,12 @@ def run_configuration(files: list[str], warehouse: str, n_workers: int, entities
     con = connection.connect(warehouse, read_only=True)
     rows, distinct = con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone()
     con.close()
-    writes = sum(r["writes"] for r in results)
+    writes, commits = sum(r["writes"] for r in results), sum(r["commits"] for r in results)
     return {
         "workers": n_workers, "entities": entities, "docs": len(files), "wall_s": wall,
         "docs_per_s": len(files) / wall, "conflicts": sum(r["conflicts"] for r in results),
         "writes": writes, "ms_per_write": 1000 * sum(r["write_seconds"] for r in results) / max(writes, 1),
+        "ms_per_commit": 1000 * sum(r["commit_seconds"] for r in results) / max(commits, 1),
         "peak_mb_per_worker": max(r["peak_mb"] for r in results), "rows": rows, "distinct": distinct,
     }
 
@@ -154,8 +157,9 @@ def main() -> None:
     server.wait_ready(timeout=240)
     env["PREFECT_API_URL"] = server.api_url
     print(f"corpus: {len(files)} documents; load average {os.getloadavg()[0]:.1f} at start", flush=True)
-    header = "| warehouse | workers | entities | docs/s | conflicts / writes | ms per batch write | peak MB per worker | rows (distinct) |"
-    print(header + "\n|---|---:|---|---:|---:|---:|---:|---:|", flush=True)
+    header = ("| warehouse | workers | entities | docs/s | conflicts / writes | ms per write | ms per batch commit"
+              " | peak MB per worker | rows (distinct) |")
+    print(header + "\n|---|---:|---|---:|---:|---:|---:|---:|---:|", flush=True)
     modes = {"both": [False, True], "no": [False], "yes": [True]}[args.entities]
     try:
         for entities in modes:
@@ -181,7 +185,8 @@ def main() -> None:
                         backends.forget_lakes()
                         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
                 print(f"| {kind} | {n_workers} | {'yes' if entities else 'no'} | {r['docs_per_s']:.1f} |"
-                      f" {r['conflicts']} / {r['writes']} | {r['ms_per_write']:.0f} | {r['peak_mb_per_worker']:.0f} |"
+                      f" {r['conflicts']} / {r['writes']} | {r['ms_per_write']:.0f} | {r['ms_per_commit']:.0f} |"
+                      f" {r['peak_mb_per_worker']:.0f} |"
                       f" {r['rows']} ({r['distinct']}) |", flush=True)
     finally:
         server.stop(grace=15)

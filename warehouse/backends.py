@@ -153,6 +153,16 @@ def begin_write(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("UPDATE write_epoch SET epoch = epoch + 1")
 
 
+def commit(con: duckdb.DuckDBPyConnection) -> None:
+    """Commit a write transaction, timed into `stats` (on a lake this is where the snapshot enters the catalog)."""
+    started = time.perf_counter()
+    try:
+        con.commit()
+    finally:
+        stats.commits += 1
+        stats.commit_seconds += time.perf_counter() - started
+
+
 def rollback(con: duckdb.DuckDBPyConnection) -> None:
     """Roll back, unless a failed commit ended the transaction already (as DuckLake's conflicting one does)."""
     try:
@@ -170,6 +180,9 @@ class CommitStats:
     conflicts: int = 0
     seconds: float = 0.0
     """Time in successful write jobs (the batch's SQL and its catalog commit)."""
+    commits: int = 0
+    commit_seconds: float = 0.0
+    """Time in the `commits` of batch loads (`commit`), conflicting ones included: the catalog's part."""
 
 
 stats = CommitStats()

@@ -15,7 +15,7 @@ import pandas as pd
 from extractors.entity_resolution import entity_id
 from extractors.gazetteer import lookup
 from extractors.words import word_count
-from warehouse.backends import begin_write, rollback, upsert
+from warehouse.backends import begin_write, commit, rollback, upsert
 from warehouse.frames import frames, strings
 from warehouse.lookups import stored_hashes
 from warehouse.records import CleanedDocument, DuplicateDocument, LoadBatch, SourceState
@@ -83,7 +83,7 @@ def load_batch(con: duckdb.DuckDBPyConnection, run_id: str, batch: LoadBatch) ->
         )
         _recount_touched_entities(con)
         con.execute("DROP TABLE touched")
-        con.commit()
+        commit(con)
     except BaseException:  # an interrupt (Ctrl-C, SIGTERM) too: the batch lands whole or not at all
         rollback(con)
         raise
