@@ -451,6 +451,14 @@ def test_a_turn_never_given_back_lapses(leases_db):
         assert not dead.take("example.org", 0.1, 1).granted  # resting: 0.4 s from the give-back
 
 
+def test_a_politeness_database_that_is_not_there_is_named():
+    with pytest.raises(RuntimeError, match="politeness database 'dbname=newsflow_no_such_db .*does not exist"):
+        HostLeases("dbname=newsflow_no_such_db host=127.0.0.1 user=postgres", turn_lapse=1)
+    with pytest.raises(ValueError, match="cannot read 'db=x'"):
+        HostLeases("db=x", turn_lapse=1)
+    assert not [t for t in threading.enumerate() if t.name == "newsflow-host-leases"]  # nothing left running
+
+
 # -- safety -----------------------------------------------------------------------------------------
 
 def test_loopback_is_refused_without_allow_private(web):

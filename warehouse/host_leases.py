@@ -96,6 +96,9 @@ class HostLeases:
         self._thread.start()
         try:
             self._pool = self._run(self._open(connect_arguments(database)))
+        except (OSError, asyncpg.PostgresError) as exc:
+            self.close()
+            raise RuntimeError(f"cannot keep host turns in the politeness database {database!r}: {exc}") from exc
         except BaseException:
             self.close()
             raise
