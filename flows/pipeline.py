@@ -66,12 +66,19 @@ def reporting(callback: ProgressHook) -> Iterator[None]:
 
 @contextmanager
 def sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into `Interrupted` while the block runs (main thread only: signals go there)."""
+    """Turn SIGTERM into `Interrupted` while the block runs (main thread only: signals go there).
+
+    Prefect puts its own SIGTERM handler in place for a flow run, so this one goes on top. A Ctrl-C handler of
+    the caller's (the CLI's stop watchdog, which bounds how long stopping takes) hears of the signal first.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def interrupt(signum, frame):
+        ctrl_c = signal.getsignal(signal.SIGINT)
+        if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:
+            ctrl_c(signum, frame)
         raise Interrupted(f"signal {signal.Signals(signum).name}")
 
     previous = signal.signal(signal.SIGTERM, interrupt)
