@@ -99,9 +99,11 @@ _SPEECH_WORD = re.compile(r"\b(?:" + "|".join(sorted(SPEECH_FORMS, key=len, reve
 _QUESTION_WORD = re.compile(r"\b(?:" + "|".join(sorted(f for f, base in SPEECH_FORMS.items() if base in QUESTION_VERBS))
                             + r"|pressed)\b", re.IGNORECASE)
 """A word an "asked" cue starts from (`_read_cues`)."""
-_CUE_WORD = re.compile(r"\b(?:" + "|".join(sorted({*SPEECH_FORMS, *RESPONSE_NOUNS, "according", "pressed", "like"},
-                                                  key=len, reverse=True)) + r")\b|:", re.IGNORECASE)
-"""A word (or the colon) some cue of `_read_cues` starts from: a sentence without one gives no cue, unparsed."""
+_CUE_START = re.compile(r"\b(?:" + "|".join(sorted(SPEECH_FORMS, key=len, reverse=True)) + r"|pressed)\b"
+                        rf"|\baccording\s+to\b|(?:\blike|:)[\W_]*{PLACEHOLDER}\b|:\s*$", re.IGNORECASE)
+_RESPONSE_NOUN = re.compile(r"\b(?:" + "|".join(sorted(RESPONSE_NOUNS)) + r")\b", re.IGNORECASE)
+_COPULA = re.compile(r"\b(?:was|is|were)", re.IGNORECASE)
+"""A prefix, so that "wasn't" (tokens "was", "n't") has one."""
 _LINE = r"(?:[^\n]|\n(?![ \t]*\n))"
 _QUOTE = re.compile(
     rf"“((?:(?![“”]){_LINE})+)”"
@@ -209,7 +211,7 @@ def speech_cues(bodies: Sequence[str]) -> list[list[SpeechCue]]:
     plans = [_Plan.of(body) for body in bodies]
     cues: list[list[SpeechCue]] = [[] for _ in bodies]
     holding = [(n, i, *plan.job(i)) for n, plan in enumerate(plans) for i in sorted(plan.holding)]
-    _parse_into(cues, [job for job in holding if _CUE_WORD.search(job[2].replace(f"“{PLACEHOLDER}", ""))])
+    _parse_into(cues, [job for job in holding if _may_give_cue(job[2])])
     settled = {(n, c.frame) for n, found in enumerate(cues) for c in found if _names_speaker(c)}
     wanted = {(n, j) for n, plan in enumerate(plans) for i in plan.holding if (n, i) not in settled
               for j in plan.neighbours_read(i)}
@@ -262,6 +264,14 @@ class _Plan:
         inside = self.spans[bisect_left(self.spans, a, key=lambda span: span[0]): bisect_left(
             self.spans, b, key=lambda span: span[0])]
         return _with_placeholders(self.body, a, b, inside)
+
+
+def _may_give_cue(text: str) -> bool:
+    """Whether the parse of a group's text (quotations as placeholders) can give a cue at all: only then is
+    it parsed. Each branch of `_read_cues` needs its words: a speech verb or "pressed"; "according to";
+    "like" or a colon before a quotation (punctuation between them); a colon that ends the text; a response
+    noun with "was", "is" or "were" for its verb."""
+    return bool(_CUE_START.search(text) or (_RESPONSE_NOUN.search(text) and _COPULA.search(text)))
 
 
 def _parse_into(cues: list[list[SpeechCue]], jobs: Sequence[tuple[int, int, str, list[int]]]) -> None:

@@ -210,6 +210,24 @@ def test_the_quote_parse_reads_a_neighbour_sentence_only_where_attribution_can_u
     assert [[q.speaker for q in extract_quotes(body, ms)] for body, ms in zip(bodies, resolved)] == [[None], ["Smith"]]
 
 
+def test_the_quotation_sentences_left_unparsed_are_ones_whose_parse_gives_no_cue():
+    from extractors.entities import PARSE_COMPONENTS, load_pipeline
+    from extractors.quotes import _may_give_cue, _Plan, _read_cues
+
+    bodies = [clean_text(p.read_text(encoding="utf-8")).body for p in sorted(SEEDS.glob("*.txt"))] + [
+        "His response was: “Not today.” Tags: Kyiv, “peace talks” and more.",
+        "The statement read “We will see what happens next” loudly. Officials: none replied.",
+        "Putin’s all like, “We have enough.” It was like “a dream,” one said."]
+    plans = [_Plan.of(body) for body in bodies]
+    jobs = [plan.job(i) for plan in plans for i in sorted(plan.holding)]
+    nlp = load_pipeline()
+    docs = nlp.pipe([text for text, _ in jobs], disable=[c for c in nlp.pipe_names if c not in PARSE_COMPONENTS])
+    gives = [bool(_read_cues(doc, 0, offsets, text.rstrip().endswith(":"))) for (text, offsets), doc in zip(jobs, docs)]
+    unparsed = [not _may_give_cue(text) for text, _ in jobs]
+    assert not any(g and u for g, u in zip(gives, unparsed))
+    assert sum(unparsed) >= 2 and sum(gives) >= 20
+
+
 def _pipelines_loaded_before_any_work(_):
     from extractors.entities import _loaded_pipeline
 
