@@ -188,7 +188,7 @@ def test_a_shard_whose_worker_dies_is_retried_on_another_worker(tmp_path, lake, 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["with-politeness-db", "without"])
 def test_two_fetch_processes_keep_one_hosts_delay_only_with_a_politeness_db(web, tmp_path, prefect_api_url, shared):
-    delay, n_pages = 0.5, 8
+    delay, n_pages = 0.5, 12  # 6 s of fetching each without the leases: longer than the processes' start-up skew
     for who in ("one", "two"):
         for n in range(n_pages):
             web.route(f"/{who}/{n}", PAGE, headers={"Content-Type": HTML})
