@@ -164,11 +164,19 @@ _RATING = re.compile(
     r"vote count|no votes so far|was this (?:article|story) (?:useful|helpful)|be the first to rate",
     re.IGNORECASE,
 )
+_COMMENT_WORDS = r"(?:kommentar|kommentare|kommentarer|commentaires?|comentarios?|commenti|commento|komentarze?|reacties|reactie|kommentit|yorumlar?)"
+"""A comment counter's noun in other languages ("12 Kommentare", "1 commentaire")."""
+_COMMENT_PLURALS = r"(?:kommentare|kommentarer|commentaires|comentarios|commenti|komentarze|reacties|kommentit|yorumlar)"
+"""Alone, the heading of a comment thread ("Kommentare (3)"); alone, "Kommentar" labels an opinion piece."""
+_COMMENT_VERBS = r"(?:kommentieren|commenter|comentar|commenta|komentuj|kommentér|kommenter)"
 _COMMENTS = re.compile(
     r"leave (?:a|your) comments?|join the (?:conversation|discussion)|add a comment|be the first to comment|"
     r"^\d+ comments?$|comments? (?:are|have been) closed|post a comment|values your comments|"
     r"to join the conversation|comments powered by|enable javascript to view the comments|"
-    r"^comments?\s*\(\d+\)$|^(?:load|show|view) (?:more|all|\d+) (?:comments|replies)$",
+    r"^comments?\s*\(\d+\)$|^(?:load|show|view) (?:more|all|\d+) (?:comments|replies)$|"
+    rf"^\d+ {_COMMENT_WORDS}$|^(?:{_COMMENT_PLURALS}|{_COMMENT_VERBS})(?: \(?\d+\)?)?$|"
+    r"\bkommentarfunktion\b|^(?:beitrag|artikel) kommentieren\b|\bcommentaires? (?:sont )?fermés\b|"
+    r"\bcomentarios? (?:están )?cerrados\b",
     re.IGNORECASE,
 )
 _NEWSLETTER = re.compile(
@@ -212,6 +220,9 @@ _COPYRIGHT = re.compile(
     r"alle rechte vorbehalten|tous droits réservés|todos los derechos reservados|tutti i diritti riservati",
     re.IGNORECASE,
 )
+_CREDIT_SLASH = re.compile(r"[^\W\d_]\s?/\s?[^\W\d_]")
+_GLUED_COPYRIGHT_CREDIT = re.compile(r"[^\W\d_]/(?:©|copyright\b)", re.IGNORECASE)
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _COPYRIGHT_WORDS = frozenset(
     "copyright c reserved published reproduced redistributed rechte droits derechos diritti".split()
 )
@@ -384,7 +395,11 @@ def rating_widget(line: LineView) -> bool:
 
 
 @line_rule(
-    "comments", "comment comments conversation discussion javascript", max_words=30,
+    "comments",
+    "comment comments conversation discussion javascript kommentar kommentare kommentarer commentaire commentaires "
+    "comentario comentarios commenti commento komentarz komentarze reacties reactie kommentit yorum yorumlar "
+    "kommentieren commenter comentar commenta komentuj kommentér kommenter kommentarfunktion",
+    max_words=30,
     region_cost=STORY_END_REGION_COST,
 )
 def comment_prompt(line: LineView) -> bool:
@@ -440,6 +455,21 @@ def doubled_headline(line: LineView) -> bool:
 def site_disclaimer(line: LineView) -> bool:
     """Site disclaimers: "views expressed ...", "does not mean that we agree"."""
     return _DISCLAIMER.search(line.text) is not None
+
+
+@line_rule("photo_credit", max_words=60)
+def copyright_credit(line: LineView) -> bool:
+    """An image credit in copyright form, inside a story as often as under it: "© Imago/Zoonar/Phil Bird",
+    or a caption ending "... Frank Franklin II/Copyright 2026 The AP. All rights reserved."
+
+    Credited names separated by slashes, without a year (a dated notice,
+    "© 2024 CBC/Radio-Canada", is the site's footer), or a credit glued to
+    the notice by a slash.
+    """
+    text = line.text
+    if _GLUED_COPYRIGHT_CREDIT.search(text):
+        return True
+    return text.startswith("©") and _CREDIT_SLASH.search(text) is not None and _YEAR.search(text) is None
 
 
 @line_rule("copyright", max_words=60, region_cost=STORY_END_REGION_COST)

@@ -5,7 +5,8 @@ ends, stopword share in the page language, capitalisation, digits and time
 stamps, handles, URLs and "›" link shapes, list markers, position in the
 dump), by what the hand-written rules say about it (the furniture rule it
 matches, whether it recurs in other stored documents, whether it is in
-another language, whether it lies in the rules' main-content region), by
+another language, whether it lies in the rules' main-content region, how
+many story-end lines such as comment counters lie above it), by
 the same shape features of its neighbours and by the prose around it. A
 gradient-boosted tree model (LightGBM, trained by scripts/train_labeller.py,
 committed as extractors/data/line_labeller.txt) turns the rows into story
@@ -52,6 +53,9 @@ _LINK_SHAPES = re.compile(r"[›»«‹|•·→>]")
 _LIST_MARKER = re.compile(r"^(?:[•*·▪●◦–—-]\s|\d{1,2}[.)]\s|\(\d{1,2}\)\s)")
 _QUOTES = re.compile(r"[\"“”„«»‘’]")
 _CAPITALISED = re.compile(r"\b[^\W\d_][^\W_]*")
+STORY_ENDS_CAP = 3
+"""Story-end furniture above a line (comment box, rating widget, copyright), counted up to this many:
+prose under a comment counter is readers' comments, not the story."""
 _NEIGHBOUR_OFFSETS = (-3, -2, -1, 1, 2, 3)
 _WINDOW = 5
 _WIDE_WINDOW = 12
@@ -73,7 +77,7 @@ OWN_FEATURES = (
     "digit_share", "time_stamp", "date", "handle_or_url", "link_shapes", "list_marker", "quotes",
     "is_prose", "is_title_like", "rule_reason", "rule_cut_reason", "recurring", "page_repeats",
     "foreign_language", "in_rule_region", "blank_before", "blank_after", "position", "char_position",
-    "prose_share_before", "words_vs_longest",
+    "prose_share_before", "words_vs_longest", "story_ends_before",
 )
 NEIGHBOUR_FEATURES = ("log_words", "ends_sentence", "stopword_share", "is_prose", "rule_cut_reason", "recurring")
 CONTEXT_FEATURES = (
@@ -120,7 +124,7 @@ def line_features(view: RuleView) -> np.ndarray:
     prose_total = sum(line.words for line in lines if line.is_prose) or 1
     longest = max(line.words for line in lines) or 1
     region = view.region or (0, 0)
-    chars_before = prose_before = 0
+    chars_before = prose_before = story_ends = 0
     for i, line in enumerate(lines):
         text = line.text
         words = line.words or 1
@@ -160,6 +164,9 @@ def line_features(view: RuleView) -> np.ndarray:
         row[29] = chars_before / total_chars
         row[30] = prose_before / prose_total
         row[31] = line.words / longest
+        row[32] = min(story_ends, STORY_ENDS_CAP)
+        if matched is not None and matched.region_cost >= rules.STORY_END_REGION_COST:
+            story_ends += 1
         chars_before += len(text)
         if line.is_prose:
             prose_before += line.words

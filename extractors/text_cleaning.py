@@ -11,7 +11,8 @@ Cleaning leaves an audit trail of `CutSegment`s and runs in five steps:
 3. the learned line labeller (`line_labeller`) scores every line as story
    or furniture from its shape, the rules' verdicts and its neighbours; a
    sequence step lets a subheading follow the paragraph or list it introduces;
-4. the story region is the maximum-sum run of that evidence, so the story
+4. the story region is the maximum-sum run of that evidence (never a
+   comment thread when a story stands above it), so the story
    comes out as one coherent region: lines outside it are cut, lines inside
    it that the labeller scores as furniture are cut with reason `model`;
 5. the header around the region start yields title, standfirst, byline,
@@ -65,6 +66,8 @@ EVIDENCE_SLOPE = 2.5
 HEADING_LEAD_SCORE = 0.8
 """A short heading right above a paragraph scored this high belongs to that paragraph's section."""
 HEADING_MAX_WORDS = 12
+STORY_BEFORE_THREAD_SHARE = 0.25
+"""A story-like run above a comment thread wins over a run in the thread holding up to four times its evidence."""
 HEADING_LIST_LINES = 3
 """A heading above this many story-scored list lines in a row introduces them."""
 HEADER_LOOKBACK = 25
@@ -683,7 +686,25 @@ def _list_score(lines: list[LineView], scores: np.ndarray, first: int) -> float:
 
 
 def _model_region(page: _Page, view: RuleView, scores: np.ndarray) -> tuple[int, int] | None:
-    """The maximum-sum run of line evidence: the story as one coherent region.
+    """The story as one coherent region: the best run of line evidence, but never a comment thread
+    when a story-like run stands before it.
+
+    Readers' comments are prose too, and a long thread can outweigh the
+    story it sits under. A run that starts below the page's first comment
+    prompt or counter ("3 Kommentare", "Join the conversation") gives way to
+    the best run above it when that one holds at least
+    STORY_BEFORE_THREAD_SHARE of its evidence.
+    """
+    best, region = _evidence_run(page, view, scores, len(page.lines))
+    thread = next((i for i, rule in enumerate(page.matched) if rule is rules.comment_prompt), None)
+    if region is None or thread is None or region[0] <= thread:
+        return region
+    above, above_region = _evidence_run(page, view, scores, thread)
+    return above_region if above >= STORY_BEFORE_THREAD_SHARE * best else region
+
+
+def _evidence_run(page: _Page, view: RuleView, scores: np.ndarray, stop: int) -> tuple[float, tuple[int, int] | None]:
+    """(evidence, [start, end)) of the maximum-sum run of line evidence among the first `stop` lines.
 
     A line the labeller judges counts its length in words, times its
     evidence: from -1 (sure furniture) to 1 (score 0.9 or more: sure story);
@@ -692,7 +713,7 @@ def _model_region(page: _Page, view: RuleView, scores: np.ndarray) -> tuple[int,
     """
     best, best_range = 0.0, None
     running, run_start = 0.0, 0
-    for i, line in enumerate(page.lines):
+    for i, line in enumerate(page.lines[:stop]):
         if running <= 0:
             running, run_start = 0.0, i
         reason = view.cut.get(i)
@@ -702,4 +723,4 @@ def _model_region(page: _Page, view: RuleView, scores: np.ndarray) -> tuple[int,
             running += min(1.0, max(-1.0, EVIDENCE_SLOPE * (scores[i] - STORY_THRESHOLD))) * (1 + line.words)
         if running > best:
             best, best_range = running, (run_start, i + 1)
-    return best_range
+    return best, best_range

@@ -67,6 +67,7 @@ CASES = {
         "We remind our readers that publication of articles on our site does not mean that we agree with what is written.",
         "The minister said she does not agree with the ruling.",
     ),
+    "copyright_credit": ("© Imago/Zoonar/Phil Bird", "He and/or she said the copyright case failed."),
     "copyright_notice": ("© 2024 The Associated Press. All rights reserved.", "The copyright case went to trial."),
     "consent_and_legal_links": ("Privacy Policy", "The company changed its privacy policy after the fine, regulators said."),
     "about_publisher": (
@@ -135,6 +136,43 @@ def test_rule_variants(rule, furniture, story):
     """Further shapes of a rule's furniture, each with a similar story line it keeps."""
     assert ALL_RULES[rule].matches(LineView.of(0, furniture))
     assert fr.first_matching_rule(LineView.of(0, story)) is None
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["3 Kommentare", "Kommentare (12)", "10 commentaires", "5 comentarios", "Commenti", "Kommentieren",
+     "Die Kommentarfunktion unter diesem Artikel ist geschlossen.", "Les commentaires sont fermés."],
+)
+def test_comment_threads_in_other_languages_end_the_story(line):
+    rule = fr.first_matching_rule(LineView.of(0, line))
+    assert rule is ALL_RULES["comment_prompt"]
+    assert rule.region_cost == fr.STORY_END_REGION_COST
+
+
+@pytest.mark.parametrize(
+    "line", ["Kommentar", "Kommentar von Nicole Opitz", "Der Kommentar des Ministers fiel knapp aus.",
+             "Le commentaire du ministre a surpris."],
+)
+def test_opinion_labels_and_story_lines_about_comments_are_kept(line):
+    """Alone, "Kommentar" labels an opinion piece (a section kicker), not a comment thread."""
+    assert fr.first_matching_rule(LineView.of(0, line)) is None
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("© Jeff Schmaltz/MODIS Rapid Response Team/NASA GSFC", "photo_credit"),
+        ("Der Sicherheitsrat tagt am Montag im UN-Hauptquartier Frank Franklin II/Copyright 2026 The AP. "
+         "All rights reserved.", "photo_credit"),
+        ("© 2024 CBC/Radio-Canada. All rights reserved.", "copyright"),
+        ("Copyright 2024 The Associated Press. All Rights Reserved.", "copyright"),
+    ],
+)
+def test_image_credits_in_copyright_form_do_not_end_the_story(line, reason):
+    """A credit under a picture inside the story is no footer: it must not stop the story region."""
+    rule = fr.first_matching_rule(LineView.of(0, line))
+    assert rule.reason == reason
+    assert (rule.region_cost == fr.STORY_END_REGION_COST) == (reason == "copyright")
 
 
 def test_sign_up_in_a_story_is_kept():

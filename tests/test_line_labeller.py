@@ -114,6 +114,25 @@ def test_the_story_wins_over_a_cookie_notice_comments_and_teasers():
     assert not furniture & set(article.paragraphs)
 
 
+def test_a_comment_thread_longer_than_the_story_is_not_the_story():
+    """Readers' prose under a comment counter ("12 Kommentare") can outweigh a short story; the story still wins.
+
+    Scores are set by hand (all prose sure story) so the region step alone is judged.
+    """
+    from extractors.text_cleaning import _evidence_run, _model_region
+
+    thread = []
+    for n in range(3):
+        for comment in (COMMENTS[3], COMMENTS[7], COMMENTS[11]):
+            thread += [f"reader_{n}", comment]
+    text = _page(["Ukraine talks stall as Kremlin demands direct deal"], STORY, ["12 Kommentare"], thread)
+    _, page, view = rule_view(text)
+    scores = np.array([0.95 if line.is_prose else 0.05 for line in view.lines])
+    _, best_run = _evidence_run(page, view, scores, len(view.lines))
+    assert best_run[0] > 1 + len(STORY), "the thread alone must outweigh the story for this test to mean anything"
+    assert _model_region(page, view, scores) == (1, 1 + len(STORY))
+
+
 def test_a_page_without_a_story_is_a_failure_not_an_article():
     text = _page(["Menu", "World", "Politics"], COOKIE_NOTICE, TEASERS, COMMENTS, ["About us", "Contact"])
     result = extract_checked("text", text)
