@@ -414,6 +414,7 @@ def _senders(web: WebServer) -> list[str]:
 
 @pytest.mark.parametrize("shared", [True, False], ids=["with-leases", "without"])
 def test_two_fetchers_keep_one_hosts_delay_only_with_shared_leases(web, leases_db, shared):
+    web.route("/robots.txt", "User-agent: *\nDisallow: /private/\n", headers={"Content-Type": "text/plain"})
     for name in ("one", "two"):
         for n in range(5):
             web.route(f"/{name}/{n}", PAGE, headers={"Content-Type": HTML})
@@ -425,8 +426,10 @@ def test_two_fetchers_keep_one_hosts_delay_only_with_shared_leases(web, leases_d
     if shared:
         assert web.max_concurrency() == 1
         assert web.min_gap() >= pol.host_delay - CLOCK_TOLERANCE
+        assert len(web.requests_to("/robots.txt")) == 1  # one worker asked, the other read it from the pool
     else:
         assert web.min_gap() < pol.host_delay - CLOCK_TOLERANCE  # each kept its own delay, not the host's
+        assert len(web.requests_to("/robots.txt")) == 2
 
 
 def test_per_host_concurrency_holds_across_fetchers(web, leases_db):
@@ -436,6 +439,22 @@ def test_per_host_concurrency_holds_across_fetchers(web, leases_db):
     outcomes = _two_fetchers_at_once(web, policy(host_delay=0.0, host_concurrency=2), 4, leases_db)
     assert outcomes == ["fetched"] * 8
     assert web.max_concurrency(page_requests(web)) == 2  # not 2 per fetcher
+
+
+def test_a_robots_txt_one_worker_fetched_binds_the_next(web, leases_db):
+    web.route("/robots.txt", "User-agent: *\nDisallow: /private/\nCrawl-delay: 0.4\n",
+              headers={"Content-Type": "text/plain"})
+    for path in ("/a", "/b"):
+        web.route(path, PAGE, headers={"Content-Type": HTML})
+    with HostLeases(leases_db, turn_lapse=10) as pool, Fetcher(FAST, shared_hosts=pool) as first:
+        assert first.fetch(FetchRequest(web.url("/a"))).outcome == "fetched"
+    with HostLeases(leases_db, turn_lapse=10) as pool, Fetcher(FAST, shared_hosts=pool) as second:
+        outcomes = {r.request.url: r.outcome for r in second.fetch_many(
+            [FetchRequest(web.url("/private/story")), FetchRequest(web.url("/b"))])}
+        assert second.fetched_robots == first.fetched_robots  # what it obeyed, for its warehouse's robots_txt
+    assert outcomes == {web.url("/private/story"): "disallowed", web.url("/b"): "fetched"}
+    assert len(web.requests_to("/robots.txt")) == 1
+    assert web.min_gap() >= 0.4 - CLOCK_TOLERANCE  # its Crawl-delay too, from the end of the first's request
 
 
 def test_a_turn_never_given_back_lapses(leases_db):

@@ -212,5 +212,6 @@ def test_two_fetch_processes_keep_one_hosts_delay_only_with_a_politeness_db(web,
     if shared:
         assert web.max_concurrency() == 1
         assert web.min_gap() >= delay - CLOCK_TOLERANCE
+        assert len(web.requests_to("/robots.txt")) == 1
     else:
         assert web.min_gap() < delay - CLOCK_TOLERANCE  # each process kept its own delay, not the host's

@@ -6,7 +6,9 @@ request to a host: `politeness.hosts` holds when the host may next be asked
 lapses at, so a worker killed mid-request blocks nobody for long) and
 `politeness.waiting` the workers refused a turn, first come first served
 (else the worker that just gave a turn back, asking again the moment the
-rest ends, would win every time). A turn is taken in one short transaction
+rest ends, would win every time); `politeness.robots` the robots.txt texts
+fetched, so one worker asks a host for it and the others read it (as long
+as the warehouse trusts a stored one, `lookups.ROBOTS_MAX_AGE_HOURS`). A turn is taken in one short transaction
 that locks the host's row, so two workers never both see the host free; the
 clock is the database's, so machines with drifting clocks still agree. The lake's own catalog database serves (a
 DuckLake on PostgreSQL has one), or any database given as the politeness
@@ -27,6 +29,7 @@ import asyncpg
 
 from extractors.fetching.sharing import Turn
 from warehouse.backends import DUCKLAKE_PREFIX
+from warehouse.lookups import ROBOTS_MAX_AGE_HOURS
 
 POLL_SECONDS = 0.2
 """How soon a worker asks again for a host whose turns are all taken (their end is not known in advance)."""
@@ -48,6 +51,11 @@ CREATE TABLE IF NOT EXISTS politeness.turns (
     lapses_at timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS turns_by_host ON politeness.turns (host);
+CREATE TABLE IF NOT EXISTS politeness.robots (
+    site text PRIMARY KEY,
+    body text NOT NULL,
+    fetched_at timestamptz NOT NULL
+);
 CREATE TABLE IF NOT EXISTS politeness.waiting (
     host text NOT NULL REFERENCES politeness.hosts (host),
     worker uuid NOT NULL,
@@ -137,6 +145,17 @@ class HostLeases:
                UPDATE politeness.hosts SET next_at = greatest(next_at, clock_timestamp() + make_interval(secs => $3))
                WHERE host = $2""",
             uuid.UUID(turn.token), turn.host, rest))
+
+    def robots(self, key: str) -> str | None:
+        return self._run(self._pool.fetchval(
+            "SELECT body FROM politeness.robots WHERE site = $1"
+            " AND fetched_at > clock_timestamp() - make_interval(hours => $2)", key, ROBOTS_MAX_AGE_HOURS))
+
+    def remember_robots(self, key: str, text: str) -> None:
+        self._run(self._pool.execute(
+            """INSERT INTO politeness.robots VALUES ($1, $2, clock_timestamp())
+               ON CONFLICT (site) DO UPDATE SET body = excluded.body, fetched_at = excluded.fetched_at""",
+            key, text))
 
     def next_at(self, host: str):
         """When `host` may next be asked (None for a host never asked): for tests and inspection."""

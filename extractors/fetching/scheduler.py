@@ -48,7 +48,8 @@ class Fetcher:
     ) -> None:
         """`known_robots`: robots.txt texts fetched lately ("" for none), by "scheme://host[:port]",
         so a run soon after another sends no robots.txt request; `fetched_robots` collects the new ones.
-        `shared_hosts`: the pool's turns at each host, taken before every request (robots.txt included)."""
+        `shared_hosts`: the pool's turns at each host, taken before every request (robots.txt included),
+        and the robots.txt texts other workers fetched."""
         self.policy = policy or FetchPolicy()
         self._shared = shared_hosts
         p = self.policy
@@ -249,13 +250,18 @@ class Fetcher:
         if refusal:
             return False, _Done(self._result(job, "failed", error=refusal, attempts=0))
         key = robots.robots_key(job.url)
-        text = robots.load_robots(self._http, key, self._guard.refusal)
+        text = self._shared.robots(key) if self._shared is not None else None
+        made_request = text is None
+        if made_request:
+            text = robots.load_robots(self._http, key, self._guard.refusal)
+            if self._shared is not None:
+                self._shared.remember_robots(key, text)
         rules = robots.parse_robots(text)
         with self._cond:
             self._robots[key] = rules
             self.fetched_robots[key] = text
             host.delay = robots.crawl_delay(rules, host.delay)
-        return True, _Again(0.0)
+        return made_request, _Again(0.0)
 
     def _page_step(self, job: _Job) -> tuple[bool, _Next]:
         """One attempt at the job's URL: its result, the next redirect hop, or a retry after a wait."""

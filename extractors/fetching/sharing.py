@@ -4,7 +4,8 @@ One `Fetcher` keeps a host's delay and concurrency among its own threads.
 Several workers (processes, machines) fetching one host would each keep
 them and together break them, so a fetcher may be given `SharedHosts`: it
 asks for a turn before each request to a host and hands it back after,
-saying how long the host must then rest. The fetcher stays pure; where the
+saying how long the host must then rest; a robots.txt one worker fetched
+serves them all. The fetcher stays pure; where the
 turns are kept (a PostgreSQL table, see warehouse/host_leases.py) is the
 caller's business.
 """
@@ -35,3 +36,9 @@ class SharedHosts(Protocol):
 
     def give_back(self, turn: Turn, rest: float) -> None:
         """End a granted turn; no worker starts a request to the host within `rest` s from now."""
+
+    def robots(self, key: str) -> str | None:
+        """The robots.txt text ("" for none) some worker fetched lately for "scheme://host[:port]", or None."""
+
+    def remember_robots(self, key: str, text: str) -> None:
+        """Tell the pool a robots.txt just fetched, so the other workers need not ask the host for it."""
