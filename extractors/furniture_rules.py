@@ -236,6 +236,12 @@ _CONSENT = re.compile(
     r"mentions légales|aviso legal|informativa sulla privacy)$",
     re.IGNORECASE,
 )
+_COOKIE_TABLE = re.compile(r"\b(?:this|the) cookies? (?:is|are) (?:set|used|installed|stored|native)\b", re.IGNORECASE)
+_COOKIE_VOICE = frozenset("we our us you your these wir unsere ihre ihren ihnen diese nous vous nos vos nosotros usamos utilizamos noi".split())
+_COOKIE_TECH = frozenset(
+    "browser browsers site website websites device devices functionality personalised personalized tracking consent "
+    "analytics preferences webseite navigateur navegador sitio sito".split()
+)
 _CREDIT_IN_PARENTHESES = re.compile(
     r"\((?:[A-Z][\w.&'’-]*\s?)+(?:/\s?(?:[A-Z][\w.&'’-]*\s?)+(?:via\s(?:[A-Z][\w.&'’-]*\s?)+)?)+\)\s*$"
 )
@@ -488,6 +494,17 @@ def copyright_notice(line: LineView) -> bool:
 def consent_and_legal_links(line: LineView) -> bool:
     """Cookie banners and legal footer links ("Privacy Policy", "Terms of Use")."""
     return _CONSENT.search(line.text) is not None
+
+
+@line_rule("consent", "cookie cookies", max_words=250)
+def cookie_notice(line: LineView) -> bool:
+    """Cookie consent text, however long: a site speaking of the cookies it stores on your browser or device
+    ("When you visit our website, we store cookies on your browser"), and cookie tables ("This cookie is set
+    by Google"). A story about cookies does not address the reader nor name what the site stores."""
+    tokens = set(line.tokens)
+    return _COOKIE_TABLE.search(line.text) is not None or (
+        not _COOKIE_VOICE.isdisjoint(tokens) and not _COOKIE_TECH.isdisjoint(tokens)
+    )
 
 
 @line_rule(

@@ -82,6 +82,9 @@ CAPTION_MAX_WORDS = 30
 LIST_MAX_LINES = 15
 LIST_LINE_MAX_WORDS = 20
 FOREIGN_MIN_HITS = 3
+_SCRIPT_SHARED = {("ja", "zh")}
+"""(page language, line language): Japanese writes lines in kanji alone (place lists, names), which read as
+Chinese; on a Japanese page they are no sidebar in another language."""
 ORPHAN_HEADING_MAX_WORDS = 10
 STRAY_DATELINE_MAX_WORDS = 8
 LINKED_HEADLINE_MIN_WORDS = 10
@@ -293,7 +296,7 @@ def _apply_language(page: _Page) -> str | None:
         return None
     for i in kept:
         other = dominant_language(scores[i], FOREIGN_MIN_HITS)
-        if other is not None and other != language:
+        if other is not None and other != language and (language, other) not in _SCRIPT_SHARED:
             page.cut[i] = rules.FOREIGN_LANGUAGE.reason
     return language
 

@@ -67,6 +67,10 @@ CASES = {
         "We remind our readers that publication of articles on our site does not mean that we agree with what is written.",
         "The minister said she does not agree with the ruling.",
     ),
+    "cookie_notice": (
+        "When you visit our website, we store cookies on your browser to collect information.",
+        "Google said it would stop tracking users with third-party cookies in its Chrome browser next year.",
+    ),
     "copyright_credit": ("© Imago/Zoonar/Phil Bird", "He and/or she said the copyright case failed."),
     "copyright_notice": ("© 2024 The Associated Press. All rights reserved.", "The copyright case went to trial."),
     "consent_and_legal_links": ("Privacy Policy", "The company changed its privacy policy after the fine, regulators said."),

@@ -131,6 +131,21 @@ def test_heading_above_a_story_list_scores_as_the_list():
     assert one_teaser[0] == 0.45
 
 
+def test_kanji_only_lines_of_a_japanese_story_are_not_another_language():
+    """Japanese writes place lists and names in kanji alone, which read as Chinese; on a Japanese page they stay."""
+    places = "大分県：大分市、臼杵市、佐伯市、竹田市"
+    text = "\n".join([
+        "気象庁は13日、午後9時19分ごろ、日向灘で震度5弱の地震があったと発表した。震源の深さは約30キロで、"
+        "津波注意報が出されたが、その後解除された。",
+        "各地の震度は次のとおり。",
+        places,
+        "宮崎県では一時、停電が発生したが、けが人の情報は入っていないという。気象庁は今後の地震に注意するよう呼びかけている。",
+    ])
+    article = clean_text(text)
+    assert article.language == "ja"
+    assert "foreign_language" not in {c.reason for c in article.cut if c.text == places}
+
+
 def test_caption_date_is_not_the_publication_date():
     caption = (
         "FILE – Vice President JD Vance speaks with Ukrainian President Volodymyr Zelenskyy at the White House, "
