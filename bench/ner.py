@@ -14,17 +14,20 @@ on those same documents. The run does `--rounds` rounds, each of:
 2. bare `nlp.pipe` of the pipeline's `ner`, titles and bodies as `extract_mentions` feeds them, in
    this process, with the stage's batch size.
 
-Round 1 is cold for both (neither process has seen the corpus' words); the rounds after it are warm for
-both. Each round prints both rates, their ratio (target: 2 workers >= 1.6x) and the load average, and
-CPU seconds: per worker, of this process while the workers run and while it resolves. "CPU bound" is
-what the ratio comes to on two free cores if the workers share the work evenly (bare CPU seconds /
-(the workers' CPU seconds / 2 + resolution's)): the load of a shared machine hardly moves it, while it
-can take a core from the workers (wall ratio down) and decide which worker gets more tasks. The summary
+First, untimed, a warm-up pass of each over the corpus (the memory sample below is taken in the
+stage's), so that in the rounds both have met the corpus' words before (spaCy adds each new word to its
+vocabulary once per process) and both have their loaded objects frozen out of the garbage collector's
+sight (`gc.freeze`, as the fork server does before forking the workers). Each round prints both rates,
+their ratio (target: 2 workers >= 1.6x), the load average, and CPU seconds: per worker, and of this
+process while the workers run and while it resolves. "CPU bound" is what the ratio comes to on two free
+cores if the workers share the work evenly (bare CPU seconds / (the workers' CPU seconds / 2 +
+resolution's)): the load of a shared machine moves it much less than the wall ratio, as other jobs take
+a core from the workers (or from the bare run) and decide which worker gets more tasks. The summary
 takes the median of the rounds' ratios.
 
-Then, once and warm, the stage in one process, split: mentions, the parse of quote sentences
-(target <= 25% on top of the mentions), resolution and attribution. Peak memory is sampled during
-round 1's two-worker stage, while this process holds no model (as a flow's process): the sum of the
+Then, once, the stage in one process, split: mentions, the parse of quote sentences (target <= 25% on
+top of the mentions), resolution and attribution. Peak memory is sampled during the warm-up pass of
+the two-worker stage, while this process holds no model (as a flow's process): the sum of the
 proportional set size (PSS: a page shared by n processes counts 1/n in each) of this process, the
 fork server and the workers, every 0.5 s (target < 1 GB), beside their resident sets' sum (which
 counts shared pages once per process). A last check runs tok2vec+ner on the base corpus once: same
@@ -240,22 +243,21 @@ def main() -> None:
         list(pool.map(analyse, [[(None, "Warm-up in Paris.")]] * WORKERS))
         print(f"pool start (fork server loads the model and tables, {WORKERS} workers forked): "
               f"{time.perf_counter() - start:.2f} s")
+        with MemorySampler() as memory:  # the warm-up pass: the workers see the corpus' words once
+            stage_two_workers(pool, docs, args.batch)
+        start = time.perf_counter()
+        warm_up()
+        gc.freeze()  # as the fork server does before forking the workers (entity_preload)
+        print(f"model and tables load in this process (ner + parse components, gazetteer): "
+              f"{time.perf_counter() - start:.2f} s")
+        bare(docs)  # and so does this process
         for n in range(1, args.rounds + 1):
             load = os.getloadavg()[0]
-            if n == 1:
-                with MemorySampler() as memory:
-                    two = stage_two_workers(pool, docs, args.batch)
-                start = time.perf_counter()
-                warm_up()
-                gc.freeze()  # as the fork server does before forking the workers (entity_preload)
-                print(f"model and tables load in this process (ner + parse components, gazetteer): "
-                      f"{time.perf_counter() - start:.2f} s")
-            else:
-                two = stage_two_workers(pool, docs, args.batch)
+            two = stage_two_workers(pool, docs, args.batch)
             base, base_cpu = timed(bare, docs)
             ratios.append(base / two.seconds)
             cpu_ratios.append(base_cpu / (sum(two.worker_cpu) / WORKERS + two.resolution_cpu))
-            print(f"round {n} ({'cold' if n == 1 else 'warm'}), load average {load:.2f} -> {os.getloadavg()[0]:.2f}: "
+            print(f"round {n}, load average {load:.2f} -> {os.getloadavg()[0]:.2f}: "
                   f"stage {WORKERS} workers {rate(words, two.seconds)}, bare nlp.pipe {rate(words, base)}: "
                   f"{ratios[-1]:.2f}x; CPU bound {cpu_ratios[-1]:.2f}x (CPU s: bare {base_cpu:.1f}; workers "
                   + ", ".join(f"{s:.1f}" for s in two.worker_cpu)
@@ -265,10 +267,10 @@ def main() -> None:
     one_cpu = time.process_time()
     parts = stage_one_process(docs, args.batch)
     one, one_cpu = sum(parts.values()), time.process_time() - one_cpu
-    print(f"entity stage, 1 process (warm): {rate(words, one)}, {base / one:.2f}x the last bare run (CPU "
+    print(f"entity stage, 1 process: {rate(words, one)}, {base / one:.2f}x the last bare run (CPU "
           f"{one_cpu:.1f} s; wall: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items()) + ")")
     print(f"parse of quote sentences on top of the mentions: {parts['parse'] / parts['mentions']:.0%} (target <= 25%)")
-    print(f"peak memory during round 1's {WORKERS}-worker stage, {memory.peak_processes} processes: "
+    print(f"peak memory during the warm-up pass of the {WORKERS}-worker stage, {memory.peak_processes} processes: "
           f"PSS sum {memory.peak_pss:,.0f} MB (target < 1024), RSS sum {memory.peak_rss:,.0f} MB "
           f"(sampling took {memory.cpu_seconds:.1f} CPU s of this process)")
     tok2vec_check(base_documents())
