@@ -4,7 +4,11 @@ Builds a corpus of stored text dumps in a temporary folder (the fundus-eval
 pages rendered to visible text by two renderers, plus the seeds, each copy
 varied by a unique paragraph so no two files are byte-identical), then:
 
-1. times the bare cleaning function on the same documents in one process;
+1. times, on the same documents in one process with reading excluded, bare
+   trafilatura (`trafilatura.extract`, given each dump as HTML: every
+   non-blank line an escaped `<p>` in `<html><body>`, built before timing),
+   once with its defaults and once with the options newsflow passes it for
+   pages (metadata on, as bench/warc.py), and newsflow's own `clean_text`;
 2. runs `newsflow ingest` on the corpus (a fresh warehouse), sampling the
    resident memory of the whole process tree (CLI, Prefect's temporary API
    server, cleaning workers);
@@ -13,7 +17,7 @@ varied by a unique paragraph so no two files are byte-identical), then:
 The entity stage (NER) is left out (`--no-entities`): it has its own
 benchmark, bench/ner.py, and would measure spaCy rather than ingestion.
 
-It prints documents per second for each, the ratio of end-to-end to bare,
+It prints documents per second for each, the ratio of end-to-end to each bare baseline,
 peak memory for two corpus sizes (to show it stays flat), and the re-run's
 share of the first run. Times are given both as wall time of the command
 and as the flow's own time (which excludes Prefect's fixed start-up of a
@@ -25,6 +29,7 @@ temporary API server, about 6-10 s on this machine).
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import os
 import random
@@ -39,16 +44,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.datasets import shared_dataset  # noqa: E402
 from extractors.text_cleaning import clean_text  # noqa: E402
 from flows.lifetime import descendants  # noqa: E402
 
-DATASET = Path(os.environ.get("NEWSFLOW_FUNDUS", ROOT.parent / "shared" / "datasets" / "fundus-eval"))
+DATASET = shared_dataset("fundus-eval", env="NEWSFLOW_FUNDUS")
+NEWSFLOW_TRAFILATURA_OPTIONS = {"favor_precision": True, "include_comments": False, "include_tables": True,
+                                "with_metadata": True}
+"""The options `extractors.html_extraction.extract_html` passes trafilatura for a page."""
 
 
 def base_documents() -> list[str]:
     texts = [p.read_text(encoding="utf-8") for p in sorted((ROOT / "data" / "seeds").glob("*.txt"))]
     for renderer in ("text_chromium", "text_inscriptis"):
-        texts += [p.read_text(encoding="utf-8") for p in sorted((DATASET / renderer).glob("*.txt"))]
+        rendered = sorted((DATASET / renderer).glob("*.txt"))
+        if not rendered:
+            raise SystemExit(f"no {renderer} dumps in {DATASET}: set NEWSFLOW_FUNDUS to the fundus-eval folder")
+        texts += [p.read_text(encoding="utf-8") for p in rendered]
     return texts
 
 
@@ -68,13 +80,31 @@ def build_corpus(folder: Path, n_docs: int, seed: int = 7) -> list[Path]:
     return paths
 
 
-def bare_rate(paths: list[Path]) -> float:
-    """Documents per second of clean_text alone, one process, reading excluded."""
+def as_html(text: str) -> str:
+    """A text dump as trafilatura takes it: each non-blank line a paragraph (trafilatura finds
+    nothing in plain text)."""
+    paragraphs = "".join(f"<p>{html.escape(line)}</p>" for line in text.split("\n") if line.strip())
+    return f"<html><body>{paragraphs}</body></html>"
+
+
+def bare_rates(paths: list[Path]) -> dict[str, float]:
+    """Documents per second of each bare baseline, one process, reading (and the HTML wrapping) excluded."""
+    import trafilatura
+
     texts = [p.read_text(encoding="utf-8") for p in paths]
-    started = time.perf_counter()
-    for text in texts:
-        clean_text(text)
-    return len(texts) / (time.perf_counter() - started)
+    pages = [as_html(text) for text in texts]
+    baselines = {
+        "trafilatura defaults": lambda: [trafilatura.extract(page) for page in pages],
+        "trafilatura newsflow options": lambda: [
+            trafilatura.extract(page, **NEWSFLOW_TRAFILATURA_OPTIONS) for page in pages],
+        "clean_text": lambda: [clean_text(text) for text in texts],
+    }
+    rates = {}
+    for name, run in baselines.items():
+        started = time.perf_counter()
+        run()
+        rates[name] = len(texts) / (time.perf_counter() - started)
+    return rates
 
 
 class TreeMemory:
@@ -147,15 +177,17 @@ def main() -> None:
             assert first["n_new"] + failed == n_docs, first
             assert again["n_seen"] == n_docs and again["n_unchanged"] == first["n_new"], again  # what landed stays
             rows.append((n_docs, first_wall, first["seconds"], first_peak, again_wall, again["seconds"], paths, failed))
+            print(f"{n_docs} docs, seconds per stage (the driver's clock; stages overlap): first run "
+                  f"{first.get('stage_seconds')}, re-run {again.get('stage_seconds')}", flush=True)
         n_docs, first_wall, first_flow, first_peak, again_wall, again_flow, paths, failed = rows[-1]
-        bare = bare_rate(paths)
-        print(f"corpus: {n_docs} stored text dumps (fundus-eval renderings + seeds, varied), {os.cpu_count()} cores; "
-              f"{failed} failed (no story text found)")
-        print(f"bare clean_text, one process:          {bare:8.1f} docs/s")
-        print(f"end to end, flow time:                 {n_docs / first_flow:8.1f} docs/s  "
-              f"({n_docs / first_flow / bare:.2f}x bare; target >= 1.3x)")
-        print(f"end to end, wall incl. Prefect start:  {n_docs / first_wall:8.1f} docs/s  "
-              f"({n_docs / first_wall / bare:.2f}x bare)")
+        rates = bare_rates(paths)
+        print(f"corpus: {n_docs} stored text dumps (fundus-eval renderings + seeds, varied), {os.cpu_count()} cores, "
+              f"load {os.getloadavg()[0]:.1f}; {failed} failed (no story text found)")
+        for name, rate in rates.items():
+            print(f"bare {name}, one process:{'':{30 - len(name)}} {rate:8.1f} docs/s")
+        for label, seconds in (("flow time", first_flow), ("wall incl. Prefect start", first_wall)):
+            ratios = ", ".join(f"{n_docs / seconds / rate:.2f}x {name}" for name, rate in rates.items())
+            print(f"end to end, {label}:{'':{36 - len(label)}} {n_docs / seconds:8.1f} docs/s  ({ratios}; target >= 1.3x)")
         for size, _, _, peak, *_ in rows:
             print(f"peak memory, process tree, {size:6d} docs: {peak / 2**20:8.1f} MiB  (target < 1024, flat)")
         print(f"re-run over unchanged corpus, flow:    {again_flow:8.2f} s = {again_flow / first_flow:6.1%} of first "

@@ -35,11 +35,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.datasets import shared_dataset  # noqa: E402
 from bench.ingest import run_cli  # noqa: E402
 
-DATASETS = Path(os.environ.get("NEWSFLOW_DATASETS", ROOT.parent / "shared" / "datasets"))
-if not DATASETS.exists():
-    DATASETS = Path("/work/shared/datasets")
 BROKEN = 4
 """Records broken on purpose: broken headers, a 404, an image, a truncated last member."""
 
@@ -47,7 +45,7 @@ BROKEN = 4
 def dev_pages() -> list[tuple[str, bytes]]:
     pages = []
     for name in ("fundus-eval", "fundus-parsers"):
-        for path in sorted((DATASETS / name / "html").glob("*.html.gz")):
+        for path in sorted((shared_dataset(name) / "html").glob("*.html.gz")):
             pages.append((path.name.removesuffix(".html.gz"), gzip.decompress(path.read_bytes())))
     return pages
 

@@ -119,6 +119,7 @@ def recorded_run(flow_name: str, db: str | None, lock_wait: float | None) -> Ite
         else:
             summary["seconds"] = round(time.perf_counter() - started, 2)
             summary["db"] = backends.describe(warehouse.path)
+            summary["stage_seconds"] = {name: round(seconds, 2) for name, seconds in record.stage_seconds.items()}
             record.summary = summary
             _publish_artifacts(record, summary, failures)
 
