@@ -73,10 +73,16 @@ class Decoded:
     @property
     def note(self) -> str | None:
         """A line for the article's record when bytes were lost, else None."""
-        if not self.replaced:
-            return None
-        plural = "s" if self.replaced != 1 else ""
-        return f"{self.replaced} invalid {self.encoding} byte{plural} replaced with U+FFFD"
+        return replacement_note(self.replaced, self.encoding)
+
+
+def replacement_note(replaced: int, encoding: str | None) -> str | None:
+    """What decoding lost, as the article's `decode_note` keeps it ("6 invalid utf-8 bytes replaced with
+    U+FFFD"), or None when nothing was replaced."""
+    if not replaced:
+        return None
+    plural = "s" if replaced != 1 else ""
+    return f"{replaced} invalid {encoding} byte{plural} replaced with U+FFFD"
 
 
 def decode_bytes(data: bytes, *, kind: str = "text", content_type: str = "",

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from extractors.decoding import DEFAULT_MAX_BYTES, RejectedInput, decode_bytes
+from extractors.decoding import DEFAULT_MAX_BYTES, RejectedInput, decode_bytes, replacement_note
 from extractors.signatures import article_id, content_hash
 from extractors.stored_files import read_document
 from extractors.text_cleaning import line_key
@@ -70,6 +70,8 @@ class Document:
     fetched_at: dt.datetime | None = None
     """When the page was fetched or archived (WARC-Date); None for a stored file."""
     fetch: Fetch | None = None
+    decode_note: str | None = None
+    """What decoding lost, for `text` decoded by the source (the fetcher): see `decoding.replacement_note`."""
     error: str | None = None
     error_stage: str = "read"
     skipped: str | None = None
@@ -91,25 +93,25 @@ class ScannedDocument:
     content_hash: str = ""
     line_keys: frozenset[str] = frozenset()
     """Keys of a text dump's lines, for cross-document recurrence (text dumps only)."""
-    replaced_bytes: int = 0
-    """Bytes that did not fit the document's encoding and became U+FFFD."""
+    decode_note: str | None = None
+    """How many bytes did not fit the document's encoding and became U+FFFD, when any did."""
     error: str | None = None
     error_stage: str = "read"
 
 
-def document_text(document: Document, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, str, int]:
-    """(kind, decoded text, bytes replaced) of a document; raises `RejectedInput` with the reason.
+def document_text(document: Document, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, str, str | None]:
+    """(kind, decoded text, decode note or None) of a document; raises `RejectedInput` with the reason.
 
     The one place documents are decoded: stored files through `stored_files.read_document`, archived
     and served bytes through `decoding.decode_bytes` with their HTTP Content-Type.
     """
     if document.text is not None:
-        return document.kind, document.text, 0
+        return document.kind, document.text, document.decode_note
     if document.raw is None:
         stored = read_document(_file_path(document.source_uri), max_bytes)
-        return stored.kind, stored.text, stored.replaced_bytes
+        return stored.kind, stored.text, replacement_note(stored.replaced_bytes, stored.encoding)
     decoded = decode_bytes(document.raw, kind=document.kind, content_type=document.content_type, max_bytes=max_bytes)
-    return document.kind, decoded.text, decoded.replaced
+    return document.kind, decoded.text, decoded.note
 
 
 def scan(document: Document) -> ScannedDocument:
@@ -117,7 +119,7 @@ def scan(document: Document) -> ScannedDocument:
     if document.error is not None:
         return ScannedDocument(document, error=document.error, error_stage=document.error_stage)
     try:
-        kind, text, replaced = document_text(document)
+        kind, text, note = document_text(document)
         address = page_url(document.url, text) if document.url else None
         identity = canonical_url(address) if address else document.source_uri
     except RejectedInput as exc:
@@ -126,7 +128,7 @@ def scan(document: Document) -> ScannedDocument:
         return ScannedDocument(document, error=f"{type(exc).__name__}: {exc}")
     keys = frozenset(filter(None, map(line_key, text.split("\n")))) if kind == "text" else frozenset()
     slim = replace(document, raw=None, text=None)  # the bytes are not needed again: do not ship them back
-    return ScannedDocument(slim, article_id(identity), identity, address, kind, text, content_hash(text), keys, replaced)
+    return ScannedDocument(slim, article_id(identity), identity, address, kind, text, content_hash(text), keys, note)
 
 
 def scan_many(documents: list[Document]) -> list[ScannedDocument]:

@@ -22,7 +22,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.utilities.annotations import quote
 
-from extractors.decoding import RejectedInput
+from extractors.decoding import RejectedInput, replacement_note
 from extractors.documents import Document, Fetch
 from extractors.feeds import parse_feed
 from extractors.fetching import Fetcher, FetchPolicy, FetchRequest, FetchResult
@@ -278,6 +278,7 @@ def _page_document(result: FetchResult, target: PageTarget, states: dict[str, So
     return Document(
         target.url, "html", url=result.final_url, text=result.text if result.outcome == "fetched" else None,
         content_type=result.content_type, fetched_at=fetched_at, fetch=fetch,
+        decode_note=replacement_note(result.replaced_bytes, result.encoding),
         error=(result.error or result.outcome) if failed else None, error_stage=_fetch_stage(result),
     )
 

@@ -240,7 +240,7 @@ def extract_batch(decided: DecidedBatch, pool: Executor | None, languages: froze
             continue
         cleaned.append(CleanedDocument(
             scanned.article_id, scanned.identity_uri, scanned.content_hash, result.article, pending.is_new,
-            scanned.line_keys, signature=result.signature,
+            scanned.line_keys, signature=result.signature, decode_note=scanned.decode_note,
         ))
     settled = decided.settled
     return replace(settled, cleaned=cleaned, failures=[*settled.failures, *failures],

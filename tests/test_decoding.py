@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from extractors.decoding import RejectedInput, decode_bytes, normalise_text
+from extractors.documents import Document, scan
 
 
 def decode_text(data: bytes, **options) -> str:
@@ -81,6 +82,16 @@ def test_utf8_with_a_few_bad_bytes_stays_utf8_and_counts_them():
     assert decoded.note == "6 invalid utf-8 bytes replaced with U+FFFD"
     assert "‚Äô" not in decoded.text and "’" in decoded.text  # not read as Mac Roman
     assert decoded.text.replace("\ufffd", "") == normalise_text(original).replace("\ufffd", "")
+
+
+def test_archived_or_served_bytes_carry_their_note_to_the_scanned_document():
+    data, _ = _seed_with_bad_bytes(4)
+    page = b"<html><body><p>" + data + b"</p></body></html>"
+    damaged = scan(Document("https://news.example/a", url="https://news.example/a", raw=page,
+                            content_type="text/html; charset=utf-8"))
+    clean = scan(Document("https://news.example/b", url="https://news.example/b", raw=page.replace(b"\xff\xfe\x80\x81", b"")))
+    assert damaged.error is None and damaged.decode_note == "4 invalid utf-8 bytes replaced with U+FFFD"
+    assert clean.error is None and clean.decode_note is None
 
 
 def test_clean_utf8_has_no_note():

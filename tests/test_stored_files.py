@@ -165,6 +165,7 @@ def test_ingest_reports_links_and_damage_and_lands_the_rest(seeds_copy: Path, tm
         failures = dict(con.execute(
             "SELECT regexp_extract(source_uri, '[^/]+$'), error FROM failures").fetchall())
         bodies = dict(con.execute("SELECT regexp_extract(source_uri, '[^/]+$'), body FROM articles").fetchall())
+        notes = dict(con.execute("SELECT regexp_extract(source_uri, '[^/]+$'), decode_note FROM articles").fetchall())
     assert failures.keys() == {"loop", "moved.txt", "cut.html.gz"}
     assert failures["loop"].startswith("symbolic link loop:")
     assert failures["moved.txt"] == f"dangling symbolic link -> {tmp_path / 'nowhere.txt'}"
@@ -172,4 +173,6 @@ def test_ingest_reports_links_and_damage_and_lands_the_rest(seeds_copy: Path, tm
     assert set(bodies) == {f"00{i}_{h}.txt" for i, h in enumerate(
         ["59f9c766ac412b45", "fd76b613b1da4470", "a34f427af74f2556", "c5fef1f61f03daf0", "a112b71f40c969cf"])}
     assert "’" in bodies["001_fd76b613b1da4470.txt"] and "‚Äô" not in bodies["001_fd76b613b1da4470.txt"]
+    assert notes.pop("001_fd76b613b1da4470.txt") == "3 invalid utf-8 bytes replaced with U+FFFD"
+    assert set(notes.values()) == {None}  # the undamaged files carry no note
     assert summary["n_failed"] == 3

@@ -29,7 +29,7 @@ SOURCE_COLUMNS = (
 ARTICLE_COLUMNS = (
     "article_id", "source_uri", "url", "site", "title", "subtitle", "authors", "published_at",
     "published_on", "published_utc_offset", "published_date_only", "section", "language", "body", "word_count",
-    "content_hash", "duplicate_of", "extractor", "duplicate_kind",
+    "content_hash", "duplicate_of", "extractor", "duplicate_kind", "decode_note",
 )
 
 
@@ -106,7 +106,7 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
                 doc.article_id, doc.source_uri, a.url, a.site, a.title, a.subtitle, list(a.authors),
                 a.published_at, *_published_as_stated(a), a.section, a.language, a.body, word_count(a.body),
                 doc.content_hash,
-                None, a.extractor, None,
+                None, a.extractor, None, doc.decode_note,
             )
             for doc in cleaned
             for a in (doc.article,)
@@ -118,6 +118,7 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
     rows["published_date_only"] = rows["published_date_only"].astype("boolean")
     rows["duplicate_of"] = rows["duplicate_of"].astype("string")
     rows["duplicate_kind"] = rows["duplicate_kind"].astype("string")
+    rows["decode_note"] = rows["decode_note"].astype("string")
     # Column-wise construction: pandas infers nothing per row, which matters at 100k+ rows a batch.
     segments = pd.DataFrame({
         "article_id": [doc.article_id for doc in cleaned for _ in doc.article.cut],

@@ -30,6 +30,8 @@ class CleanedDocument:
     quotes: tuple[Quote, ...] = ()
     signature: tuple[int, ...] = ()
     """MinHash of the body, for finding other copies of the story (see near_duplicates)."""
+    decode_note: str | None = None
+    """Bytes lost in decoding (`articles.decode_note`), when any were."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -250,6 +250,13 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE ingest_runs ADD COLUMN n_skipped INTEGER DEFAULT 0;
         """,
     ),
+    (
+        9,
+        "articles.decode_note: bytes that did not fit the document's encoding and were replaced (U+FFFD)",
+        """
+        ALTER TABLE articles ADD COLUMN decode_note VARCHAR;
+        """,
+    ),
 ]
 
 LATEST_VERSION = MIGRATIONS[-1][0]
