@@ -84,6 +84,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return stop.status
 
 
+def run() -> None:
+    """The `newsflow` program: `main`, then exit at once, without the interpreter's teardown.
+
+    Tearing down what a flow run imported (Prefect, pandas, DuckDB) took 0.4-0.8 s of every command here.
+    Nothing is lost by it: the output is flushed, Prefect's client queues are sent (at exit Prefect would
+    send them itself), the command stopped its child processes and closed its warehouse connections.
+    """
+    status = main()
+    from flows.prefect_api import SEND_WITHIN, send_queued
+
+    send_queued(SEND_WITHIN)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 def _command_of(argv: Sequence[str]) -> str:
     """The subcommand named on the command line ("" when none): only its options need building."""
     return next((a for a in argv if not a.startswith("-")), "")
@@ -500,4 +516,4 @@ def _json_value(value):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
