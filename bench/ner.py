@@ -20,10 +20,10 @@ vocabulary once per process) and both have their loaded objects frozen out of th
 sight (`gc.freeze`, as the fork server does before forking the workers). Each round prints both rates,
 their ratio (target: 2 workers >= 1.6x), the load average, and CPU seconds: per worker, and of this
 process while the workers run and while it resolves. "CPU bound" is what the ratio comes to on two free
-cores if the workers share the work evenly (bare CPU seconds / (the workers' CPU seconds / 2 +
-resolution's)): the load of a shared machine moves it much less than the wall ratio, as other jobs take
-a core from the workers (or from the bare run) and decide which worker gets more tasks. The summary
-takes the median of the rounds' ratios.
+cores if the workers share the work evenly: bare CPU seconds / ((the workers' CPU seconds + this
+process's while they run) / 2 + resolution's). The load of a shared machine moves it much less than the
+wall ratio, as other jobs take a core from the workers (or from the bare run) and decide which worker
+gets more tasks. The summary takes the median of the rounds' ratios.
 
 Then, once, the stage in one process, split: mentions, the parse of quote sentences (target <= 25% on
 top of the mentions), resolution and attribution. Peak memory is sampled during the warm-up pass of
@@ -256,7 +256,7 @@ def main() -> None:
             two = stage_two_workers(pool, docs, args.batch)
             base, base_cpu = timed(bare, docs)
             ratios.append(base / two.seconds)
-            cpu_ratios.append(base_cpu / (sum(two.worker_cpu) / WORKERS + two.resolution_cpu))
+            cpu_ratios.append(base_cpu / ((sum(two.worker_cpu) + two.waiting_cpu) / WORKERS + two.resolution_cpu))
             print(f"round {n}, load average {load:.2f} -> {os.getloadavg()[0]:.2f}: "
                   f"stage {WORKERS} workers {rate(words, two.seconds)}, bare nlp.pipe {rate(words, base)}: "
                   f"{ratios[-1]:.2f}x; CPU bound {cpu_ratios[-1]:.2f}x (CPU s: bare {base_cpu:.1f}; workers "
