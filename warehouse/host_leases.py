@@ -121,11 +121,10 @@ class HostLeases:
         if getattr(self, "_pool", None) is not None:
             self._run(self._pool.close())
             self._pool = None
-        if self._loop.is_running():
+        if self._thread.is_alive():  # a stop queued before the loop runs is taken as soon as it does
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join()
-        if not self._loop.is_closed():
-            self._loop.close()
+        self._loop.close()
 
     async def _open(self, arguments: dict[str, Any]) -> asyncpg.Pool:
         pool = await asyncpg.create_pool(min_size=1, max_size=4, **arguments)  # on the loop it will run on
