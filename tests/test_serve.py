@@ -338,6 +338,22 @@ def test_runs_requested_as_soon_as_deployments_are_listed_are_accepted_and_a_giv
         con.close()
 
 
+def test_a_cli_run_while_serving_uses_the_served_api(served, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "PREFECT_API_KEY")}
+    db = tmp_path / "cli.duckdb"
+    result = subprocess.run([sys.executable, "-m", "flows.cli", "ingest", str(served.seeds), "--db", str(db),
+                             "--no-entities", "--json"], cwd=ROOT, env={**env, "PREFECT_HOME": str(served.home)},
+                            capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert result.returncode == 0, result.stderr
+    run_id = json.loads(result.stdout)["run_id"]
+    with duckdb.connect(str(db), read_only=True) as con:
+        (flow_run_id,) = con.execute("SELECT prefect_flow_run_id FROM ingest_runs WHERE run_id = ?",
+                                     [run_id]).fetchone()
+    status, flow_run = _get(f"{served.api_url}/flow_runs/{flow_run_id}")
+    assert status == 200 and flow_run["state_type"] == "COMPLETED"  # the run is on the served API
+    assert not (served.home / "temporary-api.log").exists()  # and no API of its own was started
+
+
 def test_ctrl_c_stops_serving_and_leaves_no_process(served):
     served.tree |= _process_tree(served.process.pid)
     commands = " ".join(_alive(served.tree))
