@@ -3,8 +3,9 @@
 trafilatura finds the main content from the page structure; we ask for its
 precision-oriented mode without comments, take the page's stated metadata
 (extractors.metadata: title without site name, people as authors, the
-publication time with its offset; trafilatura's byline and htmldate's day
-only where the markup states none), and map the result onto the same `Article`
+publication time with its offset, the meta description as standfirst only
+where the page shows it; trafilatura's byline and htmldate's day only where
+the markup states none), and map the result onto the same `Article`
 the plain-text cleaner produces, so the warehouse sees one model.
 
 When precision mode keeps too little (a story split over markup it reads
@@ -69,11 +70,11 @@ def extract_html(html: str, url: str | None = None) -> Article:
     if document is None:
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
     stated = html_metadata(html, url, fallback_authors=document.author, fallback_date=document.date,
-                           other_title=document.title)
+                           other_title=document.title, description=document.description)
     return Article(
         body=body,
         title=stated.title or document.title or None,
-        subtitle=document.description or None,
+        subtitle=stated.standfirst,
         authors=stated.authors,
         published_at=stated.published.at if stated.published else None,
         published_date_only=stated.published.date_only if stated.published else False,

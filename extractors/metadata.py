@@ -378,6 +378,8 @@ class HtmlMetadata:
     authors: list[str] = field(default_factory=list)
     published: PublishedAt | None = None
     site_name: str | None = None
+    standfirst: str | None = None
+    """The description offered as standfirst, when the page shows it as a block of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,10 +391,12 @@ class PageStatements:
     site_name: str | None
     authors: list[str]
     published: list[str]
+    shown_standfirst: str | None = None
 
 
-def page_statements(html: str, url: str | None = None) -> PageStatements | None:
-    """Everything a page's markup says about its article's title, site, authors and date (None: unparseable)."""
+def page_statements(html: str, url: str | None = None, standfirst: str | None = None) -> PageStatements | None:
+    """Everything a page's markup says about its article's title, site, authors and date (None: unparseable),
+    and whether it shows `standfirst` (a description from its metadata) as a block of its own."""
     try:
         root = lxml.html.document_fromstring(html)
     except (ValueError, lxml.etree.ParserError):
@@ -418,20 +422,44 @@ def page_statements(html: str, url: str | None = None) -> PageStatements | None:
     authors = [name for o in articles for name in _person_authors(o.get("author"))]
     if not authors:
         authors = [v for key in _AUTHOR_META for v in metas.get(key, []) if not v.startswith("http")]
-    return PageStatements(titles, keys, site_name, authors, list(_published_statements(articles, metas, root)))
+    shown = tidy(standfirst) if standfirst and _shows_block(root, standfirst) else None
+    return PageStatements(titles, keys, site_name, authors, list(_published_statements(articles, metas, root)), shown)
+
+
+_STANDFIRST_BLOCKS = ("p", "h2", "h3", "div", "span", "strong", "b", "li", "header", "section")
+_STANDFIRST_MAX_CHILDREN = 3
+
+
+def _shows_block(root, text: str) -> bool:
+    """Some small element of the page body reads exactly `text` (letters and digits compared).
+
+    A meta description is often an SEO blurb the page never shows; a
+    standfirst is what a reader sees under the headline. Only elements with
+    a few children are read, so a page costs one walk, not a text per div.
+    """
+    key = text_key(text)
+    body = root.find("body")
+    if not key or body is None:
+        return False
+    return any(
+        len(element) <= _STANDFIRST_MAX_CHILDREN and text_key(element.text_content()) == key
+        for element in body.iter(*_STANDFIRST_BLOCKS)
+    )
 
 
 def html_metadata(html: str, url: str | None = None, fallback_authors: str | None = None,
-                  fallback_date: str | None = None, other_title: str | None = None) -> HtmlMetadata:
-    """Title, authors and publication time of a saved page.
+                  fallback_date: str | None = None, other_title: str | None = None,
+                  description: str | None = None) -> HtmlMetadata:
+    """Title, authors, publication time and standfirst of a saved page.
 
     `fallback_authors` / `fallback_date` are another extractor's findings
     (trafilatura's byline search, htmldate's day), used only when the
     markup states none; a fallback date is a day only. Never the
     modification date. `other_title` (trafilatura's) can only shorten the
-    title by a separated tail.
+    title by a separated tail. `description` (the page's meta description)
+    is its standfirst only where the page shows it.
     """
-    statements = page_statements(html, url)
+    statements = page_statements(html, url, description)
     if statements is None:
         return HtmlMetadata()
     raw_authors = statements.authors or ([fallback_authors] if fallback_authors else [])
@@ -443,6 +471,7 @@ def html_metadata(html: str, url: str | None = None, fallback_authors: str | Non
         authors=clean_authors(raw_authors, statements.site_keys),
         published=published,
         site_name=statements.site_name,
+        standfirst=statements.shown_standfirst,
     )
 
 

@@ -100,3 +100,21 @@ def test_pages_trafilatura_handles_well_keep_their_body():
     for name in ("APNews_0.html.gz", "TheGuardian_1.html.gz", "TheNewYorker_0.html.gz"):
         article = extract_html(_web_page(name))
         assert article.extractor == "trafilatura" and len(article.body.split()) > 150, name
+
+
+def _story_page(description: str, standfirst_block: str) -> str:
+    story = "".join(
+        f"<p>The council approved the new budget on Tuesday after a long debate about schools number {i}, "
+        "and the mayor said the plan would be published in full next week.</p>"
+        for i in range(6)
+    )
+    return (f'<html><head><meta name="description" content="{description}"></head><body><article>'
+            f"<h1>Council approves budget</h1>{standfirst_block}{story}</article></body></html>")
+
+
+def test_the_meta_description_is_the_standfirst_only_where_the_page_shows_it():
+    shown = "After months of wrangling, the city has a budget for next year."
+    article = extract_html(_story_page(shown, f'<p class="standfirst">{shown}</p>'))
+    assert article.subtitle == shown
+    seo_blurb = "Read the latest news on the council budget, schools and taxes in our city."
+    assert extract_html(_story_page(seo_blurb, "")).subtitle is None
