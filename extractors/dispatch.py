@@ -29,6 +29,8 @@ class ExtractionResult:
     error: str | None = None
     signature: tuple[int, ...] = ()
     """MinHash of the body (near_duplicates), computed here so workers pay for it, not the loader."""
+    word_count: int = 0
+    """Words of the body (`words.word_count`), counted here for the same reason."""
 
 
 def extract_article(kind: str, text: str, recurring: Collection[str] = frozenset(), url: str | None = None) -> Article:
@@ -60,7 +62,7 @@ def extract_checked(
     words = word_count(article.body)
     if words < MIN_BODY_WORDS:
         return ExtractionResult(None, f"no story text found: {words} words read as story, {MIN_BODY_WORDS} needed")
-    return ExtractionResult(article, signature=tuple(story_signature(article.body)))
+    return ExtractionResult(article, signature=tuple(story_signature(article.body)), word_count=words)
 
 
 def extract_documents(documents: Sequence[Document]) -> list[ExtractionResult]:

@@ -52,8 +52,7 @@ class Document:
 
     Exactly one of `raw` (bytes as stored, served or archived) and `text`
     (already decoded) is set for a readable document; a stored file carries
-    neither: the scan stage reads it in a worker process, where reading costs
-    the loop nothing. `error` set means the source could not deliver it,
+    neither: the scan stage reads it. `error` set means the source could not deliver it,
     `skipped` that it chose not to (the run counts it, nothing else).
     """
 
@@ -129,11 +128,6 @@ def scan(document: Document) -> ScannedDocument:
     keys = frozenset(filter(None, map(line_key, text.split("\n")))) if kind == "text" else frozenset()
     slim = replace(document, raw=None, text=None)  # the bytes are not needed again: do not ship them back
     return ScannedDocument(slim, article_id(identity), identity, address, kind, text, content_hash(text), keys, note)
-
-
-def scan_many(documents: list[Document]) -> list[ScannedDocument]:
-    """`scan` over a chunk, for worker processes."""
-    return [scan(document) for document in documents]
 
 
 def _file_path(uri: str) -> Path:

@@ -3,16 +3,22 @@
 Every flow (stored files, fetched pages, WARC records) hands `run_pipeline`
 an iterator of `extractors.documents.Document` records. Per batch:
 
-    scan     decode, identity (canonical URL or file URI), content hash  (worker processes)
+    scan     decode, identity (canonical URL or file URI), content hash
     decide   new / unchanged / identical copy, once, against the warehouse and the batches in flight
     extract  article and story signature                                  (worker processes)
     entities NER, canonical entities, quotes                              (optional)
     load     one transaction
 
-While the workers extract batch k, this process reads and scans batch k+1
-and loads batch k-1. Each stage returns a new value and leaves its input as
-it was. Tasks work on batches because Prefect's per-task overhead would
-dominate one-task-per-article at scale.
+While the workers extract batch k, this process reads, scans and decides
+batch k+1, queues its extraction behind batch k's (so the workers never wait
+for this process), then loads batch k. Scanning is done here, not in the
+workers: it costs a fraction of a millisecond for a text dump (a few for a
+large page) against several for extraction, and a scan queued in the workers
+would wait behind the batch they are extracting. So a re-run over unchanged
+inputs ships no text anywhere and starts no worker processes: the pool is
+started by the first batch with enough to extract. Each stage returns a new
+value and leaves its input as it was. Tasks work on batches because
+Prefect's per-task overhead would dominate one-task-per-article at scale.
 
 For callers (the CLI):
 - progress: `with reporting(callback): flow(...)` calls `callback(done, total, failures)` after each batch
@@ -38,7 +44,7 @@ from prefect.futures import PrefectFuture
 from prefect.utilities.annotations import quote
 
 from extractors.dispatch import extract_many
-from extractors.documents import Document, ScannedDocument, scan_many
+from extractors.documents import Document, ScannedDocument, scan
 from extractors.text_cleaning import RECURRING_MIN_DOCS
 from flows.stages import RunRecord, chunked, find_entities, in_pool, load_batch, retry_unless_locked, worker_pool
 from warehouse import connection, lookups
@@ -135,10 +141,10 @@ def run_pipeline(
         try:
             # quote(): Prefect would otherwise walk every document of a batch to track dependencies.
             for batch in chunked(documents, batch_size):
-                if pool is None:
-                    pool = worker_pool(workers, len(batch), entities)
                 with record.stage("read"):
-                    decided = decide_batch(quote(batch), quote(record.warehouse), quote(in_flight), quote(pool))
+                    decided = decide_batch(quote(batch), quote(record.warehouse), quote(in_flight))
+                if pool is None:
+                    pool = worker_pool(workers, len(decided.pending), entities)
                 next_extracting = extract_batch.submit(quote(decided), quote(pool), languages)
                 if extracting is not None:
                     failed_ids = land(in_flight, _extracted(extracting, record))
@@ -153,7 +159,7 @@ def run_pipeline(
 @task(name="decide-batch", retries=2, retry_delay_seconds=2, retry_condition_fn=retry_unless_locked,
       cache_policy=NO_CACHE)
 def decide_batch(
-    documents: list[Document], warehouse: connection.Warehouse, in_flight: DecidedBatch | None, pool: Executor | None
+    documents: list[Document], warehouse: connection.Warehouse, in_flight: DecidedBatch | None
 ) -> DecidedBatch:
     """Scan a batch and decide, once, what each document is: failed, unchanged, a copy, or new content.
 
@@ -181,7 +187,7 @@ def decide_batch(
             readable.append(doc)
             continue
         sources.extend(_source_rows(doc, doc.fetch.known_article_id if doc.fetch else None))
-    scans = in_pool(pool, scan_many, readable)
+    scans = [scan(doc) for doc in readable]
     good = [s for s in scans if s.error is None]
     with warehouse.reading() as con:
         stored = lookups.stored_hashes(con, [s.article_id for s in good])
@@ -241,6 +247,7 @@ def extract_batch(decided: DecidedBatch, pool: Executor | None, languages: froze
         cleaned.append(CleanedDocument(
             scanned.article_id, scanned.identity_uri, scanned.content_hash, result.article, pending.is_new,
             scanned.line_keys, signature=result.signature, decode_note=scanned.decode_note,
+            word_count=result.word_count,
         ))
     settled = decided.settled
     return replace(settled, cleaned=cleaned, failures=[*settled.failures, *failures],

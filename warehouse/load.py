@@ -104,7 +104,8 @@ def _upsert_cleaned(con: duckdb.DuckDBPyConnection, run_id: str, cleaned: list[C
         [
             (
                 doc.article_id, doc.source_uri, a.url, a.site, a.title, a.subtitle, list(a.authors),
-                a.published_at, *_published_as_stated(a), a.section, a.language, a.body, word_count(a.body),
+                a.published_at, *_published_as_stated(a), a.section, a.language, a.body,
+                word_count(a.body) if doc.word_count is None else doc.word_count,
                 doc.content_hash,
                 None, a.extractor, None, doc.decode_note,
             )

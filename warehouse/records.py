@@ -32,6 +32,8 @@ class CleanedDocument:
     """MinHash of the body, for finding other copies of the story (see near_duplicates)."""
     decode_note: str | None = None
     """Bytes lost in decoding (`articles.decode_note`), when any were."""
+    word_count: int | None = None
+    """Words of the body as the extraction counted them; None: the load counts them."""
 
 
 @dataclass(frozen=True, slots=True)
