@@ -473,6 +473,8 @@ def copyright_credit(line: LineView) -> bool:
     the notice by a slash.
     """
     text = line.text
+    if "©" not in text and "copyright" not in line.tokens:
+        return False  # the cheap test first: this rule has no trigger words, it sees every line
     if _GLUED_COPYRIGHT_CREDIT.search(text):
         return True
     return text.startswith("©") and _CREDIT_SLASH.search(text) is not None and _YEAR.search(text) is None
