@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from flows import settings
+
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
     """Register `newsflow warc` on the CLI's subcommands (--db, --workers, ... as every ingest command)."""
@@ -33,7 +35,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                       help="keep only articles in this language, ISO 639-1 (repeat, or comma-separate)")
     warc.add_argument("--max-record-mb", type=float, default=10.0, metavar="MB",
                       help="records larger than this are failures (default 10)")
-    warc.add_argument("--batch-size", type=int, default=None, help="records per extraction/load batch (default 200)")
+    warc.add_argument("--batch-size", type=int, default=None, help=f"records per extraction/load batch (default {settings.DEFAULTS.warc_batch_size})")
     cli._run_options(warc, settings.DEFAULTS)
     warc.set_defaults(handler=_warc)
 

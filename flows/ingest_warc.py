@@ -18,11 +18,11 @@ from prefect import flow
 
 from extractors.decoding import DEFAULT_MAX_BYTES
 from extractors.warc import RecordFilter, archive_files, archive_time, selected_hosts, warc_documents
+from flows import settings
 from flows.pipeline import run_pipeline
 from flows.stages import recorded_run
 
-DEFAULT_BATCH_SIZE = 200
-"""Records per extraction and load: big enough to keep both cores busy, small enough to land often."""
+DEFAULT_BATCH_SIZE = settings.DEFAULTS.warc_batch_size
 
 
 @flow(name="ingest_warc")

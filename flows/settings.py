@@ -36,6 +36,11 @@ class Settings:
     """Stored documents per batch and load transaction."""
     web_batch_size: int = 50
     """Pages per batch: small enough that extraction starts while the fetcher still waits on hosts."""
+    warc_batch_size: int = 64
+    """WARC records per batch. Archived pages are large (the dev set's average 370 KB), and the driver
+    holds about two batches of them: at 200, `newsflow warc` peaked at 1.4 GB (the driver 950 MB); at
+    64, under 1 GB, and faster (the pipeline fills and drains sooner). Keep it at least
+    `stages.POOL_THRESHOLD` (40), or extraction runs in one process."""
     max_new_pages: int = 1000
     """Article URLs one feed or sitemap run fetches at most (newest first); the rest wait for the next run."""
     contact: str | None = None
