@@ -163,10 +163,10 @@ def serve(servers: list, bases: dict[str, bytes], pages_per_host: int) -> list[S
 
 def bare_extraction(pages: list[tuple[str, str]], workers: int) -> tuple[float, float]:
     """Seconds for `extract_documents` over all pages: one process, and `workers` spawned processes
-    (chunks of 16, as flows.stages.in_pool; pool start-up excluded)."""
+    (the pool's own guided chunks, flows.chunking; pool start-up excluded)."""
     from extractors.dispatch import extract_documents
     from extractors.documents import Document
-    from flows.stages import chunked
+    from flows.chunking import guided_chunks
 
     pages = [Document(url, url=url, text=html) for url, html in pages]
 
@@ -178,7 +178,7 @@ def bare_extraction(pages: list[tuple[str, str]], workers: int) -> tuple[float, 
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
         list(pool.map(extract_documents, [pages[:1]] * workers))  # start and warm the workers
         started = time.perf_counter()
-        list(pool.map(extract_documents, chunked(pages, 16)))
+        list(pool.map(extract_documents, guided_chunks(pages)))
         pooled = time.perf_counter() - started
     return single, pooled
 
