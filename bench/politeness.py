@@ -13,13 +13,11 @@ on a limit nobody made (a host seen for the first time) does not wait.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import statistics
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,31 +30,18 @@ def _ms(samples: list[float]) -> str:
 
 
 def leases_turns(turns: int) -> list[float]:
-    import asyncpg
-
+    from tests.postgres import scratch_database
     from warehouse.host_leases import HostLeases
 
-    name = f"newsflow_bench_{uuid.uuid4().hex[:12]}"
-
-    async def admin(sql: str) -> None:
-        con = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
-        try:
-            await con.execute(sql)
-        finally:
-            await con.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        with HostLeases(f"dbname={name} host=127.0.0.1 user=postgres", turn_lapse=60) as leases:
-            samples = []
-            for _ in range(turns):
-                started = time.perf_counter()
-                turn = leases.take("example.org", 0.0, 1)
-                leases.give_back(turn, 0.0)
-                samples.append(time.perf_counter() - started)
-            return samples
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("newsflow_bench") as name, \
+            HostLeases(f"dbname={name} host=127.0.0.1 user=postgres", turn_lapse=60) as leases:
+        samples = []
+        for _ in range(turns):
+            started = time.perf_counter()
+            turn = leases.take("example.org", 0.0, 1)
+            leases.give_back(turn, 0.0)
+            samples.append(time.perf_counter() - started)
+        return samples
 
 
 def prefect_turns(turns: int) -> tuple[list[float], bool]:

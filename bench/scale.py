@@ -19,7 +19,6 @@ A Prefect server (SQLite is enough for 4 clients) is started for the runs.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import resource
@@ -30,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,16 +80,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    con = await asyncpg.connect(host="127.0.0.1", user="postgres", database="postgres")
-    try:
-        await con.execute(sql)
-    finally:
-        await con.close()
 
 
 def run_configuration(files: list[str], warehouse: str, n_workers: int, entities: bool, batch_size: int,
@@ -146,6 +136,7 @@ def main() -> None:
 
     from extractors.stored_files import discover
     from flows.prefect_api import PrefectServer
+    from tests.postgres import scratch_database
 
     scratch = Path(tempfile.mkdtemp(prefix="newsflow-scale-"))
     make_corpus(scratch / "corpus", args.docs)
@@ -165,25 +156,23 @@ def main() -> None:
         for entities in modes:
             configurations = [("ducklake", n) for n in args.workers] + ([] if args.no_file else [("file", 1)])
             for kind, n_workers in configurations:
-                if kind == "ducklake":
-                    name = f"newsflow_scale_{uuid.uuid4().hex[:10]}"
-                    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-                    warehouse = f"ducklake:postgres:dbname={name} host=127.0.0.1 user=postgres"
-                    env["NEWSFLOW_DATA_PATH"] = str(scratch / f"{name}-data")
-                else:
-                    name, warehouse = None, str(scratch / f"file-{uuid.uuid4().hex[:8]}.duckdb")
-                try:
-                    os.environ.update({k: env[k] for k in ("NEWSFLOW_DATA_PATH",) if k in env})
-                    from warehouse import connection
-
-                    connection.connect(warehouse).close()  # created and migrated before the workers race
-                    r = run_configuration(files, warehouse, n_workers, entities, args.batch_size, env, scratch)
-                finally:
+                with scratch_database("newsflow_scale") if kind == "ducklake" else nullcontext() as name:
                     if name:
-                        from warehouse import backends
+                        warehouse = f"ducklake:postgres:dbname={name} host=127.0.0.1 user=postgres"
+                        env["NEWSFLOW_DATA_PATH"] = str(scratch / f"{name}-data")
+                    else:
+                        warehouse = str(scratch / f"file-{uuid.uuid4().hex[:8]}.duckdb")
+                    try:
+                        os.environ.update({k: env[k] for k in ("NEWSFLOW_DATA_PATH",) if k in env})
+                        from warehouse import connection
 
-                        backends.forget_lakes()
-                        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                        connection.connect(warehouse).close()  # created and migrated before the workers race
+                        r = run_configuration(files, warehouse, n_workers, entities, args.batch_size, env, scratch)
+                    finally:
+                        if name:
+                            from warehouse import backends
+
+                            backends.forget_lakes()  # before the catalog database is dropped
                 print(f"| {kind} | {n_workers} | {'yes' if entities else 'no'} | {r['docs_per_s']:.1f} |"
                       f" {r['conflicts']} / {r['writes']} | {r['ms_per_write']:.0f} | {r['ms_per_commit']:.0f} |"
                       f" {r['peak_mb_per_worker']:.0f} |"
