@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from run_output import run_at_once
 
 from flows.ingest_stored import ingest_stored
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
@@ -110,14 +111,8 @@ def test_two_runs_at_once_never_write_a_document_twice(tmp_path, db_path, prefec
     env = dict(os.environ, PREFECT_API_URL=prefect_api_url)
     command = NEWSFLOW + ["ingest", str(corpus), "--db", str(db_path), "--batch-size", "4", "--workers", "1",
                           "--json", "--lock-wait", "120"]
-    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
-    try:
-        outputs = [run.communicate(timeout=300) for run in runs]
-    finally:
-        for run in runs:
-            run.kill()
-    assert [run.returncode for run in runs] == [0, 0], [err[-2000:] for _, err in outputs]
+    outputs = run_at_once([command, command], timeout=300, cwd=ROOT, env=env)
+    assert [status for status, _, _ in outputs] == [0, 0], [err[-2000:] for _, _, err in outputs]
 
     runs_table = _rows(db_path, "SELECT status, n_seen, n_new, n_updated, n_unchanged FROM ingest_runs")
     assert [r[:2] for r in runs_table] == [("completed", 40)] * 2

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import duckdb
 import pytest
 from postgres import scratch_database
-from run_output import read_until_batches_loaded
+from run_output import read_until_batches_loaded, run_at_once
 
 from flows.ingest_stored import ingest_stored
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
@@ -130,14 +130,8 @@ def test_two_ingest_processes_at_once_on_one_lake_land_each_document_once(tmp_pa
     connection.connect(lake).close()  # created and migrated: the race under test is the loads'
     env = dict(os.environ, PREFECT_API_URL=prefect_api_url, PREFECT_LOGGING_LEVEL="WARNING")
     command = NEWSFLOW + ["ingest", str(corpus), "--warehouse", lake, "--batch-size", "3", "--workers", "1", "--json"]
-    runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            for _ in range(2)]
-    try:
-        outputs = [run.communicate(timeout=400) for run in runs]
-    finally:
-        for run in runs:
-            run.kill()
-    assert [run.returncode for run in runs] == [0, 0], [err[-3000:] for _, err in outputs]
+    outputs = run_at_once([command, command], timeout=400, cwd=ROOT, env=env)
+    assert [status for status, _, _ in outputs] == [0, 0], [err[-3000:] for _, _, err in outputs]
 
     runs_table = _lake_rows(lake, "SELECT status, n_seen, n_new, n_updated, n_unchanged FROM ingest_runs")
     assert [r[:2] for r in runs_table] == [("completed", 24)] * 2

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 
 import pytest
 from postgres import scratch_database
+from run_output import run_at_once
 
 from flows.prefect_api import PrefectServer
 from test_cli import NEWSFLOW, ROOT, _varied_corpus
@@ -195,18 +196,13 @@ def test_two_fetch_processes_keep_one_hosts_delay_only_with_a_politeness_db(web,
     env = dict(os.environ, PREFECT_API_URL=prefect_api_url, PREFECT_LOGGING_LEVEL="WARNING")
     with scratch_database("newsflow_politeness") as name:
         politeness = ["--politeness-db", f"dbname={name} host=127.0.0.1 user=postgres"] if shared else []
-        runs = [subprocess.Popen(
+        outputs = run_at_once([
             NEWSFLOW + ["fetch", *(web.url(f"/{who}/{n}") for n in range(n_pages)), "--warehouse",
                         str(tmp_path / f"{who}.duckdb"), "--allow-private", "--delay", str(delay), "--contact", who,
-                        "--no-entities", "--workers", "1", "--json", *politeness],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for who in ("one", "two")]
-        try:
-            outputs = [run.communicate(timeout=300) for run in runs]
-        finally:
-            for run in runs:
-                run.kill()
-    assert [run.returncode for run in runs] == [0, 0], [err[-3000:] for _, err in outputs]
-    assert [json.loads(out)["n_new"] for out, _ in outputs] == [n_pages] * 2
+                        "--no-entities", "--workers", "1", "--json", *politeness]
+            for who in ("one", "two")], timeout=300, cwd=ROOT, env=env)
+    assert [status for status, _, _ in outputs] == [0, 0], [err[-3000:] for _, _, err in outputs]
+    assert [json.loads(out)["n_new"] for _, out, _ in outputs] == [n_pages] * 2
     senders = _senders(web)
     assert sum(a != b for a, b in zip(senders, senders[1:])) >= 2, senders  # they fetched at once
     if shared:
