@@ -25,7 +25,8 @@ For callers (the CLI):
   lands: inputs settled so far, the number of inputs when the source knows it (else None), failures so far;
 - interrupts: a KeyboardInterrupt, or SIGTERM while the driver runs (turned into `Interrupted`, a
   KeyboardInterrupt), rolls back the batch being loaded, records the run `interrupted` and propagates;
-  batches that landed stay, and a rerun finishes the job without duplicates.
+  batches that landed stay, and a rerun finishes the job without duplicates. An error raised after a stop
+  signal came (Prefect, stopped while it sets up a task run, raises its own) is a stop too.
 """
 
 from __future__ import annotations
@@ -71,27 +72,37 @@ def reporting(callback: ProgressHook) -> Iterator[None]:
 
 
 @contextmanager
-def sigterm_interrupts() -> Iterator[None]:
-    """Turn SIGTERM into `Interrupted` while the block runs (main thread only: signals go there).
+def stop_signals() -> Iterator[threading.Event]:
+    """Turn SIGTERM into `Interrupted` while the block runs, and tell (the event yielded) that Ctrl-C or
+    SIGTERM came (main thread only: signals go there).
 
     Prefect puts its own SIGTERM handler in place for a flow run, so this one goes on top. A Ctrl-C handler of
     the caller's (the CLI's stop watchdog, which bounds how long stopping takes) hears of the signal first.
+    The event lets the driver tell a stop from a failure when Prefect, interrupted while it sets up a task
+    run, raises its own error in place of the KeyboardInterrupt ("Task run is not set").
     """
+    stopping = threading.Event()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stopping
         return
+    ctrl_c = signal.getsignal(signal.SIGINT)
 
-    def interrupt(signum, frame):
-        ctrl_c = signal.getsignal(signal.SIGINT)
+    def on_ctrl_c(signum, frame):
+        stopping.set()
+        (ctrl_c if callable(ctrl_c) else signal.default_int_handler)(signum, frame)
+
+    def on_sigterm(signum, frame):
+        stopping.set()
         if callable(ctrl_c) and ctrl_c is not signal.default_int_handler:
             ctrl_c(signum, frame)
         raise Interrupted(f"signal {signal.Signals(signum).name}")
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = signal.signal(signal.SIGTERM, on_sigterm), signal.signal(signal.SIGINT, on_ctrl_c)
     try:
-        yield
+        yield stopping
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
 
 
 @dataclass(frozen=True)
@@ -137,7 +148,7 @@ def run_pipeline(
             load_batch(quote(linked), quote(record))
         return failed
 
-    with sigterm_interrupts():
+    with stop_signals() as stopping:
         try:
             # quote(): Prefect would otherwise walk every document of a batch to track dependencies.
             for batch in chunked(documents, batch_size):
@@ -151,6 +162,10 @@ def run_pipeline(
                 in_flight, extracting = decided, next_extracting
             if extracting is not None:
                 land(in_flight, _extracted(extracting, record))
+        except Exception as exc:
+            if stopping.is_set():  # a stop that Prefect reported as an error of its own
+                raise Interrupted(f"stopped ({exc})") from exc
+            raise
         finally:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 from pathlib import Path
 
 import duckdb
 import pytest
+from prefect import flow
 
+from extractors.documents import Document
+from extractors.stored_files import discover, source_uri
 from flows.ingest_stored import ingest_stored
+from flows.pipeline import run_pipeline
+from flows.stages import recorded_run
 
 pytestmark = pytest.mark.usefixtures("prefect_api")
 
@@ -224,3 +230,34 @@ def test_entity_counts_follow_reingestion_and_unchanged_articles_cost_no_ner(see
     recount = _rows(db_path, "SELECT e.name FROM entities e LEFT JOIN (SELECT entity_id, count(*) n FROM"
                              " entity_mentions GROUP BY ALL) m USING (entity_id) WHERE e.n_mentions <> coalesce(m.n, 0)")
     assert recount == []
+
+
+@flow(name="ingest_stopped_mid_listing")
+def _ingest_stopped_as_prefect_would_report_it(paths: list[str], db: str) -> None:
+    """An ingest whose input listing is stopped by Ctrl-C after two files, where what surfaces is another
+    error (as when Prefect is interrupted while it sets up a task run and raises "Task run is not set")."""
+    files = list(discover(paths))
+
+    def documents():
+        for i, path in enumerate(files):
+            if i == 2:
+                try:
+                    signal.raise_signal(signal.SIGINT)
+                except KeyboardInterrupt:
+                    raise ValueError("Task run is not set") from None
+            yield Document(source_uri(path), kind="")
+
+    with recorded_run("ingest_stored", db, None) as record:
+        run_pipeline(record, documents(), batch_size=1, workers=1, entities=False, total=len(files))
+
+
+def test_a_stop_that_surfaces_as_another_error_is_still_a_stop(seeds_copy, db_path):
+    with pytest.raises(KeyboardInterrupt, match="Task run is not set"):
+        _ingest_stopped_as_prefect_would_report_it(paths=[str(seeds_copy)], db=str(db_path))
+    (status, seen), = _rows(db_path, "SELECT status, n_seen FROM ingest_runs")
+    assert status == "interrupted"
+    assert _rows(db_path, "SELECT count(*) FROM articles")[0][0] == seen == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the driver put Ctrl-C back
+
+    summary = ingest_stored(paths=[str(seeds_copy)], db=str(db_path), workers=1, entities=False)
+    assert (summary["n_new"], summary["n_unchanged"]) == (4, 1)
