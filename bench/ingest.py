@@ -37,7 +37,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +45,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.datasets import shared_dataset  # noqa: E402
+from bench.process_tree import TreeSampler  # noqa: E402
 from extractors.text_cleaning import clean_text  # noqa: E402
-from flows.lifetime import descendants  # noqa: E402
 
 DATASET = shared_dataset("fundus-eval", env="NEWSFLOW_FUNDUS")
 NEWSFLOW_TRAFILATURA_OPTIONS = {"favor_precision": True, "include_comments": False, "include_tables": True,
@@ -110,56 +109,6 @@ def bare_rates(paths: list[Path]) -> dict[str, tuple[float, float]]:
     return rates
 
 
-class TreeMemory:
-    """Peak summed RSS of a process and all its descendants, and the CPU seconds they used, sampled from /proc
-    (a process's CPU as last seen before it ended: up to one interval of it is missed)."""
-
-    def __init__(self, pid: int, interval: float = 0.1):
-        self.pid, self.interval, self.peak = pid, interval, 0
-        self._cpu_ticks: dict[int, int] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def cpu_seconds(self) -> float:
-        return sum(self._cpu_ticks.values()) / os.sysconf("SC_CLK_TCK")
-
-    def _run(self):
-        while not self._stop.is_set():
-            tree = [self.pid, *descendants(self.pid)]
-            self.peak = max(self.peak, sum(_rss(p) for p in tree))
-            for pid in tree:
-                self._cpu_ticks[pid] = max(self._cpu_ticks.get(pid, 0), _cpu_ticks(pid))
-            self._stop.wait(self.interval)
-
-
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
-def _cpu_ticks(pid: int) -> int:
-    """User and system CPU of a process, in clock ticks (0 once it is gone)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])
-
-
 @dataclass(frozen=True)
 class CliRun:
     """One `newsflow COMMAND ...` as measured from outside."""
@@ -168,7 +117,9 @@ class CliRun:
     summary: dict
     """The run summary (--json)."""
     peak: int
-    """Peak resident memory of the process tree (CLI, Prefect's temporary API, workers), bytes."""
+    """Peak memory (PSS) of the process tree (CLI, Prefect's temporary API, workers), bytes."""
+    peak_rss: int
+    """The summed RSS at that peak, which counts pages the workers share with their parent once each."""
     cpu: float
     """CPU seconds of the whole tree: on a shared machine, the work done, whatever the wall."""
 
@@ -180,12 +131,12 @@ def run_cli(command: list[str], env: dict, accepted: tuple[int, ...] = (0,)) -> 
         [sys.executable, "-m", "flows.cli", *command, "--json", "--no-entities"], cwd=ROOT, env=env,
         stdout=subprocess.PIPE, text=True,
     )
-    with TreeMemory(process.pid) as memory:
+    with TreeSampler(process.pid) as memory:
         out, _ = process.communicate()
     wall = time.perf_counter() - started
     if process.returncode not in accepted:
         raise SystemExit(f"newsflow {command[0]} exited {process.returncode}:\n{out}")
-    return CliRun(wall, json.loads(out), memory.peak, memory.cpu_seconds)
+    return CliRun(wall, json.loads(out), memory.peak_pss, memory.peak_rss, memory.cpu_seconds)
 
 
 def main() -> None:
@@ -229,7 +180,8 @@ def main() -> None:
         print(f"end to end, CPU of the whole tree:    {first.cpu / n_docs * 1000:8.2f} ms/doc  "
               f"(ceiling with {os.cpu_count()} cores busy and no waits: {ceiling})")
         for size, run, *_ in rows:
-            print(f"peak memory, process tree, {size:6d} docs: {run.peak / 2**20:8.1f} MiB  (target < 1024, flat)")
+            print(f"peak memory, process tree, {size:6d} docs: {run.peak / 2**20:8.1f} MiB PSS  (target < 1024, flat;"
+                  f" summed RSS {run.peak_rss / 2**20:.0f} MiB)")
         print(f"re-run over unchanged corpus, flow:    {again_flow:8.2f} s = {again_flow / first_flow:6.1%} of first "
               f"({first_flow:.2f} s); target < 10%")
         print(f"re-run over unchanged corpus, wall:    {again.wall:8.2f} s = {again.wall / first.wall:6.1%} of first "

@@ -44,7 +44,6 @@ import json
 import os
 import statistics
 import sys
-import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -55,6 +54,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.datasets import shared_dataset  # noqa: E402
+from bench.process_tree import TreeSampler, process_cpu_seconds  # noqa: E402
 from extractors.entities import BATCH_SIZE, MODEL_PACKAGES, extract_mentions, load_pipeline, ner_pipe  # noqa: E402
 from extractors.entity_resolution import canonical_entities  # noqa: E402
 from extractors.entity_workers import analyse, pool_context, warm_up  # noqa: E402
@@ -66,7 +66,6 @@ from flows.lifetime import descendants  # noqa: E402
 DATASET = shared_dataset("fundus-eval", env="NEWSFLOW_FUNDUS")
 WORKERS = 2
 SAMPLE_SECONDS = 0.5
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 Doc = tuple[str | None, str]
 
@@ -130,15 +129,8 @@ def stage_two_workers(pool: ProcessPoolExecutor, docs: list[Doc], batch: int) ->
 
 
 def process_cpu(pids: list[int]) -> dict[int, float]:
-    """CPU seconds (user + system) of each process still alive, from /proc/PID/stat."""
-    out = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return out
+    """CPU seconds (user + system) of each process still alive."""
+    return {pid: seconds for pid in pids if (seconds := process_cpu_seconds(pid)) is not None}
 
 
 def bare(docs: list[Doc]) -> None:
@@ -161,44 +153,6 @@ def stage_one_process(docs: list[Doc], batch: int) -> dict[str, float]:
         attribute(part, list(zip(mentions, cues)))
         parts["resolution+attribution"] += time.perf_counter() - start
     return parts
-
-
-class MemorySampler:
-    """Peak, over samples, of the summed PSS and RSS (MB) of this process and all its descendants."""
-
-    def __init__(self) -> None:
-        self.peak_pss = self.peak_rss = 0.0
-        self.peak_processes = 0
-        self.cpu_seconds = 0.0
-        """CPU time the sampling itself took (reading smaps_rollup is not free), not the stage's."""
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> MemorySampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        pids = [os.getpid(), *descendants(os.getpid())]  # the pool is started: its processes stay the same
-        while not self._stop.wait(SAMPLE_SECONDS):
-            sizes = [s for s in map(memory_kb, pids) if s is not None]
-            pss, rss = sum(p for p, _ in sizes) / 1024, sum(r for _, r in sizes) / 1024
-            if pss > self.peak_pss:
-                self.peak_pss, self.peak_rss, self.peak_processes = pss, rss, len(sizes)
-        self.cpu_seconds = time.thread_time()
-
-
-def memory_kb(pid: int) -> tuple[int, int] | None:
-    """(PSS, RSS) of a process in kB, from /proc/PID/smaps_rollup; None once it has gone."""
-    try:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:])
-    except OSError:
-        return None
-    return int(fields["Pss"].split()[0]), int(fields["Rss"].split()[0])
 
 
 def rate(words: int, seconds: float) -> str:
@@ -243,7 +197,7 @@ def main() -> None:
         list(pool.map(analyse, [[(None, "Warm-up in Paris.")]] * WORKERS))
         print(f"pool start (fork server loads the model and tables, {WORKERS} workers forked): "
               f"{time.perf_counter() - start:.2f} s")
-        with MemorySampler() as memory:  # the warm-up pass: the workers see the corpus' words once
+        with TreeSampler(interval=SAMPLE_SECONDS) as memory:  # the warm-up pass: the workers see the corpus' words once
             stage_two_workers(pool, docs, args.batch)
         start = time.perf_counter()
         warm_up()
@@ -271,8 +225,8 @@ def main() -> None:
           f"{one_cpu:.1f} s; wall: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in parts.items()) + ")")
     print(f"parse of quote sentences on top of the mentions: {parts['parse'] / parts['mentions']:.0%} (target <= 25%)")
     print(f"peak memory during the warm-up pass of the {WORKERS}-worker stage, {memory.peak_processes} processes: "
-          f"PSS sum {memory.peak_pss:,.0f} MB (target < 1024), RSS sum {memory.peak_rss:,.0f} MB "
-          f"(sampling took {memory.cpu_seconds:.1f} CPU s of this process)")
+          f"PSS sum {memory.peak_pss / 2**20:,.0f} MB (target < 1024), RSS sum {memory.peak_rss / 2**20:,.0f} MB "
+          f"(sampling took {memory.sampling_cpu_seconds:.1f} CPU s of this process)")
     tok2vec_check(base_documents())
 
 

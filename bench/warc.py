@@ -159,7 +159,8 @@ def main() -> None:
         print(f"end to end, CPU of the whole tree:      {first.cpu / n * 1000:8.1f} ms/record  (ceiling with "
               f"{os.cpu_count()} cores busy and no waits: {os.cpu_count() * bare_cpu / (first.cpu / n):.2f}x bare)")
         for records, _, run, _ in rows:
-            print(f"peak memory, process tree, {records:6d} records: {run.peak / 2**20:8.1f} MiB  (target < 1024, flat)")
+            print(f"peak memory, process tree, {records:6d} records: {run.peak / 2**20:8.1f} MiB PSS  (target < 1024, flat;"
+                  f" summed RSS {run.peak_rss / 2**20:.0f} MiB)")
         print(f"re-run over the same archive, flow:     {again.summary['seconds']:8.2f} s "
               f"({again.summary['n_unchanged']} unchanged) = {again.summary['seconds'] / flow:.1%} of the first run; "
               f"wall {again.wall:.2f} s")
