@@ -63,9 +63,8 @@ def worker_main(args: argparse.Namespace) -> None:
     from flows.ingest_stored import ingest_stored
     from warehouse import backends
 
-    paths = [line for line in Path(args.file_list).read_text().split("\n") if line]
     started = time.perf_counter()
-    summary = ingest_stored(paths=paths, db=args.warehouse, batch_size=args.batch_size, workers=1,
+    summary = ingest_stored(paths_file=args.file_list, db=args.warehouse, batch_size=args.batch_size, workers=1,
                             entities=args.entities)
     print(json.dumps({
         "seconds": time.perf_counter() - started, "n_new": summary["n_new"], "n_seen": summary["n_seen"],

@@ -260,15 +260,33 @@ def _ingest(args: argparse.Namespace) -> int:
     missing = [path for path in args.paths if not os.path.lexists(path)]
     if missing:
         raise CommandError(f"no such file or folder: {', '.join(missing)}")
-    summary = _run_flow(args, "flows.ingest_stored", "ingest_stored", "source:stored", dict(
-        paths=list(args.paths), batch_size=args.batch_size, workers=args.workers, entities=not args.no_entities,
-    ))
+    with path_parameters(args.paths) as paths:
+        summary = _run_flow(args, "flows.ingest_stored", "ingest_stored", "source:stored", dict(
+            **paths, batch_size=args.batch_size, workers=args.workers, entities=not args.no_entities,
+        ))
     if summary is None:
         return EXIT_NOTHING
     landed = summary["n_seen"] - summary["n_failed"]
     if summary["n_seen"] == 0 or landed == 0:
         return EXIT_NOTHING
     return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK
+
+
+@contextmanager
+def path_parameters(paths: Sequence[str]) -> Iterator[dict]:
+    """Input paths as flow parameters: `paths` itself, or (a shell glob of many thousand files) a listing file
+    in `paths_file`, removed after the run, where the list would not fit in a flow run's parameters."""
+    from flows.listings import parameter_budget, parameter_bytes, write_listing
+
+    budget = parameter_budget()
+    if not budget or parameter_bytes(paths) <= budget:
+        yield {"paths": list(paths)}
+        return
+    listing = write_listing(paths)
+    try:
+        yield {"paths": [], "paths_file": str(listing)}
+    finally:
+        listing.unlink(missing_ok=True)
 
 
 def _ingest_web(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import os
 import sys
 
 from flows import settings
-from flows.cli import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, _run_flow, _run_options
+from flows.cli import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, _run_flow, _run_options, path_parameters
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
@@ -58,10 +58,11 @@ def _worker(args: argparse.Namespace) -> int:
 def _ingest_sharded(args: argparse.Namespace) -> int:
     from flows.sharded import DEFAULT_SHARD_SIZE
 
-    summary = _run_flow(args, "flows.sharded", "ingest_sharded", "source:stored", dict(
-        paths=list(args.paths), shard_size=args.shard_size or DEFAULT_SHARD_SIZE, batch_size=args.batch_size,
-        workers=args.workers, entities=not args.no_entities,
-    ))
+    with path_parameters(args.paths) as paths:
+        summary = _run_flow(args, "flows.sharded", "ingest_sharded", "source:stored", dict(
+            **paths, shard_size=args.shard_size or DEFAULT_SHARD_SIZE, batch_size=args.batch_size,
+            workers=args.workers, entities=not args.no_entities,
+        ))
     if summary is None or summary["n_seen"] == summary["n_failed"]:
         return EXIT_NOTHING
     return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK

@@ -16,7 +16,6 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
@@ -29,6 +28,7 @@ from extractors.fetching import Fetcher, FetchPolicy, FetchRequest, FetchResult
 from extractors.signatures import article_id
 from extractors.urls import canonical_url
 from flows import settings
+from flows.listings import read_listing
 from flows.pipeline import run_pipeline
 from flows.stages import RunRecord, load_batch, recorded_run
 from warehouse import host_leases, lookups
@@ -88,7 +88,7 @@ def ingest_urls(
     PostgreSQL uses its catalog's when none is given).
     """
     with recorded_run("ingest_urls", db, lock_wait) as record:
-        targets, invalid = _targets(read_url_list(urls, urls_file))
+        targets, invalid = _targets(read_listing(urls, urls_file))
         _land(record, LoadBatch(failures=invalid))
         with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact),
                       politeness_db) as fetcher:
@@ -120,7 +120,7 @@ def ingest_feeds(
     fetches, newest first; the rest wait for the next run.
     """
     with recorded_run("ingest_feeds", db, lock_wait) as record:
-        feed_targets, invalid = _targets(read_url_list(feeds, feeds_file))
+        feed_targets, invalid = _targets(read_listing(feeds, feeds_file))
         with _fetcher(record, fetch_policy(allow_private, host_delay, host_concurrency, timeout, contact),
                       politeness_db) as fetcher:
             with record.stage("feeds"):
@@ -142,15 +142,6 @@ def _fetcher(record: RunRecord, policy: FetchPolicy, politeness_db: str | None) 
           Fetcher(policy, known_robots=known, shared_hosts=shared) as fetcher):
         yield fetcher
         _land(record, LoadBatch(robots=dict(fetcher.fetched_robots)))
-
-
-def read_url_list(urls: Sequence[str] | None, urls_file: str | None) -> list[str]:
-    """URLs given directly and in a file (one per line; blank lines and # comments skipped)."""
-    listed = list(urls or [])
-    if urls_file:
-        lines = (line.strip() for line in Path(urls_file).read_text(encoding="utf-8").splitlines())
-        listed.extend(line for line in lines if line and not line.startswith("#"))
-    return listed
 
 
 def _targets(urls: Sequence[str]) -> tuple[list[PageTarget], list[Failure]]:

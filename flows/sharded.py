@@ -22,7 +22,8 @@ from prefect.client.schemas.objects import FlowRun
 from prefect.deployments import run_deployment
 
 from extractors.stored_files import discover
-from flows.stages import chunked, recorded_run
+from flows.listings import cut_within, parameter_budget, read_listing
+from flows.stages import recorded_run
 from warehouse import runs
 
 POOL = "newsflow-pool"
@@ -65,14 +66,16 @@ def ingest_sharded(
     workers: int | None = None,
     entities: bool = True,
     lock_wait: float | None = None,
+    paths_file: str | None = None,
 ) -> dict:
     """Ingest stored files as shards of `shard_size` files run on the work pool's workers; returns the
     parent run's summary (the sum of its shards). `workers`: extraction processes in each shard run
-    (default: one per core of the machine running it)."""
+    (default: one per core of the machine running it). A shard is cut shorter where its paths would not fit
+    in a flow run's parameters. `paths_file`: a listing file of more inputs, one per line."""
     logger = get_run_logger()
     ensure_pool_and_deployment()
-    files = [str(path.absolute()) for path in discover(paths)]
-    shards = list(chunked(files, shard_size))
+    files = [str(path.absolute()) for path in discover(read_listing(paths, paths_file))]
+    shards = cut_within(files, shard_size, parameter_budget())
     with recorded_run("ingest_sharded", db, lock_wait) as record:
         parameters = {"db": record.warehouse.path, "entities": entities, "lock_wait": lock_wait, "workers": workers,
                       **({"batch_size": batch_size} if batch_size else {})}
