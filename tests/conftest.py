@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-import flows  # noqa: F401  (pins PREFECT_HOME and analytics before Prefect loads)
-
 ROOT = Path(__file__).resolve().parent.parent
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two test processes: each its own Prefect home
+    os.environ["PREFECT_HOME"] = str(ROOT / ".prefect" / f"tests-{os.environ['PYTEST_XDIST_WORKER']}")
+
+import flows  # noqa: E402, F401  (pins PREFECT_HOME and analytics before Prefect loads)
+
 SEEDS = ROOT / "data" / "seeds"
 
 # `web`: a real HTTP server on 127.0.0.1 (tests/webserver.py); `corpus_2k`, `seeds_warehouse`: warehouses for

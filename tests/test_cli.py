@@ -358,13 +358,13 @@ def test_failures_are_told_grouped_by_reason_with_examples(seeds_copy, db_path, 
 def test_a_list_of_files_too_long_for_a_flow_runs_parameters_lands_whole(tmp_path, db_path):
     from flows.listings import parameter_bytes
 
-    _varied_corpus(tmp_path / "corpus", 30)
+    _varied_corpus(tmp_path / "corpus", 8)
     paths = sorted(str(path) for path in (tmp_path / "corpus").glob("*.txt"))
     cap = parameter_bytes(paths)  # the paths alone fill the server's cap: given inline, the run is refused (422)
-    result = _cli("ingest", *paths, "--db", str(db_path), "--no-entities", "--json", home=tmp_path / "home",
-                  PREFECT_SERVER_API_MAX_PARAMETER_SIZE=str(cap))
+    result = _cli("ingest", *paths, "--db", str(db_path), "--no-entities", "--workers", "1", "--json",
+                  home=tmp_path / "home", PREFECT_SERVER_API_MAX_PARAMETER_SIZE=str(cap))
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads(result.stdout)["n_new"] == 30
+    assert json.loads(result.stdout)["n_new"] == 8
     con = duckdb.connect(str(db_path), read_only=True)
-    assert con.execute("SELECT count(*), count(DISTINCT source_uri) FROM articles").fetchone() == (30, 30)
+    assert con.execute("SELECT count(*), count(DISTINCT source_uri) FROM articles").fetchone() == (8, 8)
     con.close()
