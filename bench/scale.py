@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/scale.py [--docs 10000] [--workers 1 2 4] [--entities both|no|yes]
 
-Makes a corpus of distinct stored dumps (the five seeds, each copy with its
-own paragraphs), then for each worker count starts that many `ingest_stored`
+Makes a corpus of distinct stored dumps (bench/ingest.py's: the seeds and the
+fundus-eval renderings, 165 pages, each copy with a paragraph of its own; a
+corpus made from the five seeds alone links every document to a fifth of the
+table as near-duplicates, the worst case of story linking), then for each worker count starts that many `ingest_stored`
 runs at once, each on its own share of the files (what `ingest_sharded`
 hands the pool's workers), against a fresh DuckLake on the machine's
 PostgreSQL; one run loads the whole corpus into a DuckDB file for
@@ -34,28 +36,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
-SEEDS = sorted((ROOT / "data" / "seeds").glob("*.txt"))
-FILLER = [
-    "Officials said on {day} that talks on the {topic} would resume, according to people familiar with the matter.",
-    "The {topic} drew {n} comments from residents at a hearing that ran late into the evening.",
-    "Analysts expect the {topic} to weigh on markets for at least {n} weeks, a survey of economists showed.",
-]
-TOPICS = ["budget", "port expansion", "rail strike", "water tariff", "school reform", "grid upgrade", "fishing quota"]
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
-
-
-def make_corpus(target: Path, n: int) -> None:
-    """n distinct stored dumps: a seed with two paragraphs of its own (so no two share a content hash)."""
-    target.mkdir(parents=True)
-    texts = [p.read_text(encoding="utf-8") for p in SEEDS]
-    for i in range(n):
-        lines = texts[i % len(texts)].split("\n")
-        own = [FILLER[(i + k) % len(FILLER)].format(day=DAYS[(i // 7 + k) % 5], topic=TOPICS[(i + 3 * k) % 7],
-                                                     n=i * (k + 2)) for k in range(2)]
-        lines.insert(len(lines) // 2, f"\nReport {i}. " + " ".join(own) + "\n")
-        (target / f"{i // 1000:02d}" / f"doc_{i:05d}.txt").parent.mkdir(exist_ok=True)
-        (target / f"{i // 1000:02d}" / f"doc_{i:05d}.txt").write_text("\n".join(lines), encoding="utf-8")
 
 
 def worker_main(args: argparse.Namespace) -> None:
@@ -103,7 +83,9 @@ def run_configuration(files: list[str], warehouse: str, n_workers: int, entities
     from warehouse import connection
 
     con = connection.connect(warehouse, read_only=True)
-    rows, distinct = con.execute("SELECT count(*), count(DISTINCT article_id) FROM articles").fetchone()
+    rows, distinct, failed = con.execute(
+        "SELECT count(*), count(DISTINCT article_id), (SELECT count(DISTINCT source_uri) FROM failures)"
+        " FROM articles").fetchone()
     con.close()
     writes, commits = sum(r["writes"] for r in results), sum(r["commits"] for r in results)
     return {
@@ -111,7 +93,7 @@ def run_configuration(files: list[str], warehouse: str, n_workers: int, entities
         "docs_per_s": len(files) / wall, "conflicts": sum(r["conflicts"] for r in results),
         "writes": writes, "ms_per_write": 1000 * sum(r["write_seconds"] for r in results) / max(writes, 1),
         "ms_per_commit": 1000 * sum(r["commit_seconds"] for r in results) / max(commits, 1),
-        "peak_mb_per_worker": max(r["peak_mb"] for r in results), "rows": rows, "distinct": distinct,
+        "peak_mb_per_worker": max(r["peak_mb"] for r in results), "rows": rows, "distinct": distinct, "failed": failed,
     }
 
 
@@ -133,12 +115,13 @@ def main() -> None:
         worker_main(args)
         return
 
+    from bench.ingest import build_corpus
     from extractors.stored_files import discover
     from flows.prefect_api import PrefectServer
     from tests.postgres import scratch_database
 
     scratch = Path(tempfile.mkdtemp(prefix="newsflow-scale-"))
-    make_corpus(scratch / "corpus", args.docs)
+    build_corpus(scratch / "corpus", args.docs)
     files = [str(p) for p in discover([scratch / "corpus"])]
     env = dict(os.environ, PREFECT_HOME=str(scratch / "prefect-home"), PREFECT_LOGGING_LEVEL="WARNING")
     server = PrefectServer("127.0.0.1", _free_port())
@@ -148,8 +131,8 @@ def main() -> None:
     env["PREFECT_API_URL"] = server.api_url
     print(f"corpus: {len(files)} documents; load average {os.getloadavg()[0]:.1f} at start", flush=True)
     header = ("| warehouse | workers | entities | docs/s | conflicts / writes | ms per write | ms per batch commit"
-              " | peak MB per worker | rows (distinct) |")
-    print(header + "\n|---|---:|---|---:|---:|---:|---:|---:|---:|", flush=True)
+              " | peak MB per worker | rows (distinct) | failed |")
+    print(header + "\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|", flush=True)
     modes = {"both": [False, True], "no": [False], "yes": [True]}[args.entities]
     try:
         for entities in modes:
@@ -175,7 +158,7 @@ def main() -> None:
                 print(f"| {kind} | {n_workers} | {'yes' if entities else 'no'} | {r['docs_per_s']:.1f} |"
                       f" {r['conflicts']} / {r['writes']} | {r['ms_per_write']:.0f} | {r['ms_per_commit']:.0f} |"
                       f" {r['peak_mb_per_worker']:.0f} |"
-                      f" {r['rows']} ({r['distinct']}) |", flush=True)
+                      f" {r['rows']} ({r['distinct']}) | {r['failed']} |", flush=True)
     finally:
         server.stop(grace=15)
         shutil.rmtree(scratch, ignore_errors=True)
