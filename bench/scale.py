@@ -5,8 +5,8 @@
 Makes a corpus of distinct stored dumps (bench/ingest.py's: the seeds and the
 fundus-eval renderings, 165 pages, each copy with a paragraph of its own; a
 corpus made from the five seeds alone links every document to a fifth of the
-table as near-duplicates, the worst case of story linking), then for each worker count starts that many `ingest_stored`
-runs at once, each on its own share of the files (what `ingest_sharded`
+table as near-duplicates, the worst case of story linking), then for each
+worker count starts that many `ingest_stored` runs at once, each on its own share of the files (what `ingest_sharded`
 hands the pool's workers), against a fresh DuckLake on the machine's
 PostgreSQL; one run loads the whole corpus into a DuckDB file for
 comparison. Each worker is one process cleaning in-process (`--workers 1`:
@@ -63,12 +63,13 @@ def _free_port() -> int:
 
 def run_configuration(files: list[str], warehouse: str, n_workers: int, entities: bool, batch_size: int,
                       env: dict, scratch: Path) -> dict:
+    from flows.listings import write_listing
+
     shares = [files[i::n_workers] for i in range(n_workers)]
     procs = []
     started = time.perf_counter()
     for i, share in enumerate(shares):
-        listing = scratch / f"share-{uuid.uuid4().hex}.txt"
-        listing.write_text("\n".join(share))
+        listing = write_listing(share, str(scratch))
         command = [sys.executable, __file__, "worker", "--warehouse", warehouse, "--file-list", str(listing),
                    "--batch-size", str(batch_size)] + (["--entities"] if entities else [])
         procs.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from extractors.version import package_version
 from flows import cli_find, cli_warc, settings
+from flows.listings import path_parameters
 from flows.progress import ProgressDisplay
 
 EXIT_OK, EXIT_PARTIAL, EXIT_NOTHING = 0, 1, 2
@@ -270,23 +271,6 @@ def _ingest(args: argparse.Namespace) -> int:
     if summary["n_seen"] == 0 or landed == 0:
         return EXIT_NOTHING
     return EXIT_PARTIAL if summary["n_failed"] else EXIT_OK
-
-
-@contextmanager
-def path_parameters(paths: Sequence[str]) -> Iterator[dict]:
-    """Input paths as flow parameters: `paths` itself, or (a shell glob of many thousand files) a listing file
-    in `paths_file`, removed after the run, where the list would not fit in a flow run's parameters."""
-    from flows.listings import parameter_budget, parameter_bytes, write_listing
-
-    budget = parameter_budget()
-    if not budget or parameter_bytes(paths) <= budget:
-        yield {"paths": list(paths)}
-        return
-    listing = write_listing(paths)
-    try:
-        yield {"paths": [], "paths_file": str(listing)}
-    finally:
-        listing.unlink(missing_ok=True)
 
 
 def _ingest_web(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ import os
 import sys
 
 from flows import settings
-from flows.cli import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, _run_flow, _run_options, path_parameters
+from flows.cli import EXIT_NOTHING, EXIT_OK, EXIT_PARTIAL, _run_flow, _run_options
+from flows.listings import path_parameters
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -62,3 +63,18 @@ def cut_within(items: Sequence[str], size: int, budget: int) -> list[list[str]]:
         shard.append(item)
         used += cost
     return [*shards, shard] if shard else shards
+
+
+@contextmanager
+def path_parameters(paths: Sequence[str]) -> Iterator[dict]:
+    """Input paths as flow parameters: `paths` itself, or (a shell glob of many thousand files) a listing file
+    in `paths_file`, removed after the run, where the list would not fit in a flow run's parameters."""
+    budget = parameter_budget()
+    if not budget or parameter_bytes(paths) <= budget:
+        yield {"paths": list(paths)}
+        return
+    listing = write_listing(paths)
+    try:
+        yield {"paths": [], "paths_file": str(listing)}
+    finally:
+        listing.unlink(missing_ok=True)
