@@ -85,26 +85,26 @@ def language_scores(words: Iterable[str]) -> Counter[str]:
     language count one hit per word.
     """
     languages_of = _LANGUAGES_OF
-    scores: Counter[str] = Counter()
+    hits: list[str] = []  # counted once at the end: a Counter update per word costs more than the lookups
     for word in words:
-        if word in languages_of:
-            scores.update(languages_of[word])
+        languages = languages_of.get(word)
+        if languages is not None:
+            hits.extend(languages)
         elif not word.isascii():
-            _script_evidence(word, scores)
-    return scores
+            hits.extend(_script_evidence(word))
+    return Counter(hits)
 
 
-def _script_evidence(word: str, scores: Counter[str]) -> None:
+def _script_evidence(word: str) -> list[str]:
+    """One hit per Chinese or Japanese character, else one for the word's single-language script."""
     han = len(_HAN.findall(word))
     kana = len(_KANA.findall(word))
     if han or kana:
-        scores[HAN] += han
-        scores[KANA] += kana
-        return
+        return [HAN] * han + [KANA] * kana
     for language, script in _SCRIPT_LANGUAGES:
         if script.search(word):
-            scores[language] += 1
-            return
+            return [language]
+    return []
 
 
 def detect_language(text: str, min_hits: int = 3) -> str | None:

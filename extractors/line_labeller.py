@@ -52,7 +52,11 @@ _HANDLE_OR_URL = re.compile(r"@\w|https?://|\bwww\.|\.(?:com|org|net|de|fr|co\.u
 _LINK_SHAPES = re.compile(r"[›»«‹|•·→>]")
 _LIST_MARKER = re.compile(r"^(?:[•*·▪●◦–—-]\s|\d{1,2}[.)]\s|\(\d{1,2}\)\s)")
 _QUOTES = re.compile(r"[\"“”„«»‘’]")
-_CAPITALISED = re.compile(r"\b[^\W\d_][^\W_]*")
+_WORD_INITIAL = re.compile(r"\b[^\W\d_]")
+"""The first letter of each word that starts with a letter."""
+_DIGIT = re.compile(r"\d")
+_TIME_WORDS = frozenset({"ago", "yesterday", "today", "il"})
+"""Tokens without which _TIME_STAMP cannot match a line that has no digit."""
 STORY_ENDS_CAP = 3
 """Story-end furniture above a line (comment box, rating widget, copyright), counted up to this many:
 prose under a comment counter is readers' comments, not the story."""
@@ -110,13 +114,14 @@ class RuleView:
     region: tuple[int, int] | None
     """The rules' main-content region."""
     language: str | None
+    language_hits: Sequence[Counter[str]]
+    """`language_scores` of each line's words."""
 
 
 def line_features(view: RuleView) -> np.ndarray:
     """One row of FEATURE_NAMES per line of the page."""
     lines = view.lines
     n = len(lines)
-    own = np.zeros((n, len(OWN_FEATURES)), dtype=np.float32)
     if n == 0:
         return np.zeros((0, len(FEATURE_NAMES)), dtype=np.float32)
     repeats = Counter(line.text for line in lines)
@@ -124,57 +129,83 @@ def line_features(view: RuleView) -> np.ndarray:
     prose_total = sum(line.words for line in lines if line.is_prose) or 1
     longest = max(line.words for line in lines) or 1
     region = view.region or (0, 0)
+    of_text: dict[str, tuple[float, ...]] = {}
+    rows = []
     chars_before = prose_before = story_ends = 0
     for i, line in enumerate(lines):
         text = line.text
-        words = line.words or 1
-        row = own[i]
-        row[0] = math.log1p(line.words)
-        row[1] = math.log1p(len(text))
-        row[2] = sum(map(len, line.tokens)) / words
-        row[3] = _SENTENCE_END.search(text) is not None
-        row[4] = text.endswith(":")
-        row[5] = text[-1].isalnum()
-        row[6] = len(_SENTENCE_MARK.findall(text)) / words
-        row[7] = text.count(",") / words
-        if view.language and line.tokens:
-            row[8] = language_scores(line.tokens)[view.language] / words
-        capitalised = _CAPITALISED.findall(text)
-        row[9] = sum(word[0].isupper() for word in capitalised) / (len(capitalised) or 1)
-        row[10] = text.isupper()
-        row[11] = sum(token.isdigit() for token in line.tokens) / words
-        row[12] = _TIME_STAMP.search(text) is not None
-        row[13] = _DATE.search(text) is not None
-        row[14] = len(_HANDLE_OR_URL.findall(text))
-        row[15] = len(_LINK_SHAPES.findall(text))
-        row[16] = _LIST_MARKER.match(text) is not None
-        row[17] = len(_QUOTES.findall(text))
-        row[18] = line.is_prose
-        row[19] = line.is_title_like
+        shape = of_text.get(text)
+        if shape is None:
+            shape = of_text[text] = _text_shape(line, view.language_hits[i], view.language)
         matched = view.matched[i]
-        row[20] = REASON_CODES.get(matched.reason, 0) if matched is not None else 0
-        row[21] = REASON_CODES.get(view.cut.get(i, ""), 0)
-        row[22] = i in view.recurring
-        row[23] = repeats[text] - 1
-        row[24] = view.cut.get(i) == rules.FOREIGN_LANGUAGE.reason
-        row[25] = region[0] <= i < region[1]
-        row[26] = i == 0 or lines[i - 1].position != line.position - 1
-        row[27] = i == n - 1 or lines[i + 1].position != line.position + 1
-        row[28] = i / n
-        row[29] = chars_before / total_chars
-        row[30] = prose_before / prose_total
-        row[31] = line.words / longest
-        row[32] = min(story_ends, STORY_ENDS_CAP)
+        cut = view.cut.get(i)
+        rows.append((
+            *shape,
+            REASON_CODES.get(matched.reason, 0) if matched is not None else 0,
+            REASON_CODES.get(cut or "", 0),
+            i in view.recurring,
+            repeats[text] - 1,
+            cut == rules.FOREIGN_LANGUAGE.reason,
+            region[0] <= i < region[1],
+            i == 0 or lines[i - 1].position != line.position - 1,
+            i == n - 1 or lines[i + 1].position != line.position + 1,
+            i / n,
+            chars_before / total_chars,
+            prose_before / prose_total,
+            line.words / longest,
+            min(story_ends, STORY_ENDS_CAP),
+        ))
         if matched is not None and matched.region_cost >= rules.STORY_END_REGION_COST:
             story_ends += 1
         chars_before += len(text)
         if line.is_prose:
             prose_before += line.words
+    own = np.array(rows, dtype=np.float32)
     neighbours = own[:, _NEIGHBOUR_COLUMNS]
     padded = np.full((n + 2 * 3, neighbours.shape[1]), -1.0, dtype=np.float32)
     padded[3 : 3 + n] = neighbours
     shifted = [padded[3 + offset : 3 + offset + n] for offset in _NEIGHBOUR_OFFSETS]
     return np.hstack([own, *shifted, _context(view, own)])
+
+
+def _text_shape(line: LineView, language_hits: Counter[str], language: str | None) -> tuple[float, ...]:
+    """The OWN_FEATURES that depend on the line's text alone (up to is_title_like): computed once per
+    distinct text of a page, as menus and labels repeat."""
+    text = line.text
+    words = line.words or 1
+    initials = "".join(_WORD_INITIAL.findall(text))
+    # The regular expressions below cost the most; each runs only where its literal parts occur.
+    has_digit = _DIGIT.search(text) is not None
+    may_stamp = has_digit or not _TIME_WORDS.isdisjoint(line.tokens)
+    may_link = _may_link(text)
+    return (
+        math.log1p(line.words),
+        math.log1p(len(text)),
+        sum(map(len, line.tokens)) / words,
+        _SENTENCE_END.search(text) is not None,
+        text.endswith(":"),
+        text[-1].isalnum(),
+        len(_SENTENCE_MARK.findall(text)) / words,
+        text.count(",") / words,
+        language_hits[language] / words if language and line.tokens else 0.0,
+        sum(map(str.isupper, initials)) / (len(initials) or 1),
+        text.isupper(),
+        sum(map(str.isdigit, line.tokens)) / words,
+        may_stamp and _TIME_STAMP.search(text) is not None,
+        has_digit and _DATE.search(text) is not None,
+        len(_HANDLE_OR_URL.findall(text)) if may_link else 0,
+        len(_LINK_SHAPES.findall(text)),
+        _LIST_MARKER.match(text) is not None,
+        len(_QUOTES.findall(text)),
+        line.is_prose,
+        line.is_title_like,
+    )
+
+
+def _may_link(text: str) -> bool:
+    """Whether `text` holds a literal part of every _HANDLE_OR_URL alternative: without one it cannot match."""
+    return ("@" in text or "#" in text or "://" in text or "www." in text or ".co" in text or ".org" in text
+            or ".net" in text or ".de" in text or ".fr" in text)
 
 
 def _context(view: RuleView, own: np.ndarray) -> np.ndarray:
@@ -226,24 +257,40 @@ def _booster(path: Path = MODEL_PATH):
     return lightgbm.Booster(model_file=str(path))
 
 
-def story_scores(features: np.ndarray, model_path: Path = MODEL_PATH) -> np.ndarray:
-    """Probability that each row's line is story text."""
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """The model's reading of rows: story probabilities, and the tree leaf each row reached in each
+    tree (what explains a score, without running the trees again)."""
+
+    scores: np.ndarray
+    leaves: np.ndarray
+
+
+def judge(features: np.ndarray, model_path: Path = MODEL_PATH) -> Judgement:
+    """Probability that each row's line is story text, from one pass through the trees.
+
+    The binary model's probability is the logistic of the sum of the leaf values reached.
+    """
     if len(features) == 0:
-        return np.zeros(0)
-    return _booster(model_path).predict(features, num_threads=1)
+        return Judgement(np.zeros(0), np.zeros((0, 0), dtype=np.intp))
+    leaves = _booster(model_path).predict(features, num_threads=1, pred_leaf=True).astype(np.intp)
+    leaf_values, _ = _tree_tables(model_path)
+    raw = leaf_values[np.arange(leaf_values.shape[0])[None, :], leaves].sum(axis=1)
+    return Judgement(1.0 / (1.0 + np.exp(-raw)), leaves)
 
 
-def strongest_features(features: np.ndarray, model_path: Path = MODEL_PATH, top: int = 3) -> list[list[str]]:
+def strongest_features(features: np.ndarray, leaves: np.ndarray, model_path: Path = MODEL_PATH,
+                       top: int = 3) -> list[list[str]]:
     """For each row, the features that pushed its score down most, readable.
 
     Contributions are path attributions (each split's change of the tree's
-    value is credited to its feature), read from the leaves the row reaches:
-    exact for the score, and a table lookup instead of TreeSHAP's cost.
+    value is credited to its feature), read from the leaves the row reached
+    (`Judgement.leaves`): exact for the score, and a table lookup instead of
+    TreeSHAP's cost.
     """
     if len(features) == 0:
         return []
-    leaves = _booster(model_path).predict(features, num_threads=1, pred_leaf=True).astype(np.intp)
-    table = _path_contributions(model_path)
+    _, table = _tree_tables(model_path)
     contributions = table[np.arange(table.shape[0])[None, :], leaves].sum(axis=1)
     explained = []
     for row, values in zip(features, contributions):
@@ -253,16 +300,20 @@ def strongest_features(features: np.ndarray, model_path: Path = MODEL_PATH, top:
 
 
 @cache
-def _path_contributions(model_path: Path) -> np.ndarray:
-    """(tree, leaf, feature) -> what the splits on that feature add on the way from the root to that leaf."""
+def _tree_tables(model_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(tree, leaf) -> the leaf's value; and (tree, leaf, feature) -> what the splits on that feature
+    add on the way from the root to that leaf."""
     booster = _booster(model_path)
     trees = booster.dump_model()["tree_info"]
-    table = np.zeros((len(trees), max(t["num_leaves"] for t in trees), booster.num_feature()), dtype=np.float32)
+    n_leaves = max(t["num_leaves"] for t in trees)
+    values = np.zeros((len(trees), n_leaves), dtype=np.float64)
+    table = np.zeros((len(trees), n_leaves, booster.num_feature()), dtype=np.float32)
     for t, tree in enumerate(trees):
         stack = [(tree["tree_structure"], {})]
         while stack:
             node, path = stack.pop()
             if "split_feature" not in node:
+                values[t, node.get("leaf_index", 0)] = node["leaf_value"]
                 for feature, delta in path.items():
                     table[t, node.get("leaf_index", 0), feature] += delta
                 continue
@@ -270,7 +321,7 @@ def _path_contributions(model_path: Path) -> np.ndarray:
                 value = child["leaf_value"] if "split_feature" not in child else child["internal_value"]
                 feature = node["split_feature"]
                 stack.append((child, {**path, feature: path.get(feature, 0.0) + value - node["internal_value"]}))
-    return table
+    return values, table
 
 
 _REASON_OF_CODE = {code: reason for reason, code in REASON_CODES.items()}

@@ -41,8 +41,8 @@ from extractors.grouping import connected_groups
 from extractors.language import dominant_language, language_scores
 from extractors.metadata import clean_authors, site_keys, strip_site_name
 from extractors.line_labeller import (
-    MODEL_PATH, REASON_CODES, RECURRENCE_COLUMNS, RULE_CUT_COLUMNS, STORY_THRESHOLD, RuleView, line_features,
-    story_scores, strongest_features,
+    MODEL_PATH, REASON_CODES, RECURRENCE_COLUMNS, RULE_CUT_COLUMNS, STORY_THRESHOLD, RuleView, judge, line_features,
+    strongest_features,
 )
 from extractors.model import Article, CutSegment
 from extractors.text_metadata import (
@@ -175,6 +175,8 @@ class _Page:
     """view index -> region cost of the rule that cut it, when not zero"""
     matched: list[rules.FurnitureRule | None]
     """view index -> the line rule the line matches on its own, if any"""
+    language_hits: list[Counter[str]]
+    """view index -> `language_scores` of the line's words"""
 
     def adjacent(self, i: int, j: int) -> bool:
         """Lines i and j are consecutive in the input (no blank line between)."""
@@ -184,26 +186,26 @@ class _Page:
         return i not in self.cut
 
 
-def _read_lines(raw_lines: list[str]) -> tuple[list[LineView], list[rules.FurnitureRule | None]]:
-    """Views of the non-blank lines and the line rule each matches on its own.
+def _read_lines(raw_lines: list[str]) -> _Page:
+    """The page of non-blank lines: their views, the line rule each matches on its own, their language hits.
 
     Menus repeat within a page, so each distinct text is analysed once.
     """
-    seen: dict[str, tuple[LineView, rules.FurnitureRule | None]] = {}
-    views = []
-    matched = []
+    seen: dict[str, tuple[LineView, rules.FurnitureRule | None, Counter[str]]] = {}
+    page = _Page([], {}, {}, [], [])
     for i, raw in enumerate(raw_lines):
         known = seen.get(raw)
         if known is None:
             if not raw or raw.isspace():
                 continue
             view = LineView.of(i, raw)
-            seen[raw] = known = view, rules.first_matching_rule(view)
+            seen[raw] = known = view, rules.first_matching_rule(view), language_scores(view.tokens)
         else:
             view = LineView(i, *known[0][1:])
-        views.append(view)
-        matched.append(known[1])
-    return views, matched
+        page.lines.append(view)
+        page.matched.append(known[1])
+        page.language_hits.append(known[2])
+    return page
 
 
 def _apply_line_rules(page: _Page) -> None:
@@ -286,7 +288,7 @@ def _apply_language(page: _Page) -> str | None:
     """Detect the page language from its prose; cut lines in another language."""
     cut = page.cut
     kept = [i for i, line in enumerate(page.lines) if i not in cut and line.words >= FOREIGN_MIN_HITS]
-    scores = {i: language_scores(page.lines[i].tokens) for i in kept}
+    scores = {i: page.language_hits[i] for i in kept}
     prose_scores: Counter[str] = Counter()
     for i in kept:
         if page.lines[i].is_prose:
@@ -571,14 +573,15 @@ def rule_view(text: str, recurring: Collection[str] = frozenset()) -> tuple[list
     labeller reads of it; the training script builds its rows the same way.
     """
     raw_lines = text.split("\n")
-    lines, matched = _read_lines(raw_lines)
-    page = _Page(lines, {}, {}, matched)
+    page = _read_lines(raw_lines)
+    lines = page.lines
     _apply_line_rules(page)
     recurring_at = frozenset(i for i, line in enumerate(lines) if recurring and line_key(line.text) in recurring)
     recurring_prose = _apply_recurrence(page, recurring_at)
     language = _apply_language(page)
     region = _story_region(page, recurring_prose)
-    return raw_lines, page, RuleView(lines, matched, dict(page.cut), recurring_at, region, language)
+    return raw_lines, page, RuleView(lines, page.matched, dict(page.cut), recurring_at, region, language,
+                                     page.language_hits)
 
 
 def clean_text(text: str, recurring: Collection[str] = frozenset(), model_path: Path = MODEL_PATH) -> Article:
@@ -591,7 +594,8 @@ def clean_text(text: str, recurring: Collection[str] = frozenset(), model_path: 
     raw_lines, page, view = rule_view(text, recurring)
     lines = page.lines
     features = line_features(view)
-    scores = _guarded_scores(view, features, model_path)
+    judgement = judge(features, model_path)
+    scores = _guarded_scores(view, features, judgement.scores, model_path)
     region = _model_region(page, view, scores)
     page.cut = {i: reason for i, reason in view.cut.items() if reason != rules.RECURRING_LINE.reason}
     header = _Header()
@@ -609,7 +613,7 @@ def clean_text(text: str, recurring: Collection[str] = frozenset(), model_path: 
             page.cut.setdefault(i, rules.OUTSIDE_MAIN_TEXT.reason)
     explained = [i for i in model_cuts if page.cut.get(i) == rules.MODEL_CUT.reason]
     reasons = dict(page.cut)
-    for i, strongest in zip(explained, strongest_features(features[explained], model_path)):
+    for i, strongest in zip(explained, strongest_features(features[explained], judgement.leaves[explained], model_path)):
         reasons[i] = model_reason(scores[i], strongest)
     body = "\n\n".join(line.text for i, line in enumerate(lines) if i not in page.cut)
     return Article(
@@ -636,20 +640,20 @@ def model_reason(score: float, strongest: list[str]) -> str:
     return f"{rules.MODEL_CUT.reason}: story score {score:.2f}{because}"
 
 
-def _guarded_scores(view: RuleView, features: np.ndarray, model_path: Path) -> np.ndarray:
+def _guarded_scores(view: RuleView, features: np.ndarray, model_scores: np.ndarray, model_path: Path) -> np.ndarray:
     """Story scores, where recurrence may lower a line's score but never cut prose the model keeps without it.
 
     Copies of one story repeat its prose; a prose line that recurs is scored
     a second time as if nothing recurred, and the higher score stands.
     """
-    scores = _headings_follow_paragraphs(view, story_scores(features, model_path))
+    scores = _headings_follow_paragraphs(view, model_scores)
     suspects = [i for i in view.recurring if view.lines[i].is_prose and scores[i] < STORY_THRESHOLD]
     if suspects:
         unrecurred = features[suspects].copy()
         unrecurred[:, RECURRENCE_COLUMNS] = 0
         for column in RULE_CUT_COLUMNS:
             unrecurred[unrecurred[:, column] == REASON_CODES[rules.RECURRING_LINE.reason], column] = 0
-        scores[suspects] = np.maximum(scores[suspects], story_scores(unrecurred, model_path))
+        scores[suspects] = np.maximum(scores[suspects], judge(unrecurred, model_path).scores)
     return scores
 
 

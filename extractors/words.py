@@ -33,6 +33,8 @@ def word_count(text: str) -> int:
 def token_count(tokens: list[str]) -> int:
     """How many words already-split tokens make, a token with CJK characters counting each of them
     (for callers that split text their own way, e.g. runs of letters and digits)."""
+    if _CJK.search("".join(tokens)) is None:  # one search per line, not per token
+        return len(tokens)
     return sum(1 if t.isascii() or not _CJK.search(t) else len(_TOKEN.findall(t)) for t in tokens)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from extractors.dispatch import extract_checked
-from extractors.line_labeller import FEATURE_NAMES, MODEL_PATH, STORY_THRESHOLD, line_features, story_scores
+from extractors.line_labeller import FEATURE_NAMES, MODEL_PATH, STORY_THRESHOLD, _booster, judge, line_features
 from extractors.text_cleaning import clean_text, rule_view
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,9 +74,19 @@ def test_model_ships_in_the_package_small_and_loads():
     shipped = importlib.resources.files("extractors") / "data" / "line_labeller.txt"
     assert Path(str(shipped)) == MODEL_PATH and MODEL_PATH.stat().st_size < 10_000_000
     _, _, view = rule_view("\n".join(STORY))
-    scores = story_scores(line_features(view))
+    scores = judge(line_features(view)).scores
     assert scores.shape == (len(STORY),) and np.all((0 <= scores) & (scores <= 1))
     assert line_features(view).shape[1] == len(FEATURE_NAMES)
+
+
+def test_scores_read_from_the_leaves_are_the_models_own_predictions():
+    """`judge` sums the leaf values it reached instead of predicting twice: the same probabilities."""
+    pages = [seed.read_text() for seed in SEEDS] + [_page(COOKIE_NOTICE, STORY, TEASERS, COMMENTS)]
+    for text in pages:
+        features = line_features(rule_view(text)[2])
+        judged = judge(features)
+        assert judged.leaves.shape == (len(features), _booster(MODEL_PATH).num_trees())
+        np.testing.assert_allclose(judged.scores, _booster(MODEL_PATH).predict(features, num_threads=1), rtol=0, atol=1e-12)
 
 
 def test_training_is_deterministic():
