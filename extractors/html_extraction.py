@@ -6,7 +6,10 @@ precision-oriented mode without comments, take the page's stated metadata
 publication time with its offset, the meta description as standfirst only
 where the page shows it; trafilatura's byline and htmldate's day only where
 the markup states none), and map the result onto the same `Article`
-the plain-text cleaner produces, so the warehouse sees one model.
+the plain-text cleaner produces, so the warehouse sees one model. What the
+extractor keeps inside the story's markup and the furniture line rules name
+(related links, embedded posts, photo credits, promos, the headline again) is
+cut from its body, with the rule's reason, as in text mode.
 
 When precision mode keeps too little (a story split over markup it reads
 as furniture), readability-lxml's page scoring gets a second look; its body
@@ -25,6 +28,7 @@ from readability import Document as ReadabilityDocument
 from extractors.language import detect_language
 from extractors.metadata import html_metadata
 from extractors.model import Article
+from extractors.text_cleaning import cut_furniture
 from extractors.words import word_count
 
 _HTML_LANG = re.compile(r"<html\b[^>]*?\blang\s*=\s*[\"']?([a-zA-Z]{2,3})", re.IGNORECASE)
@@ -71,9 +75,11 @@ def extract_html(html: str, url: str | None = None) -> Article:
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
     stated = html_metadata(html, url, fallback_authors=document.author, fallback_date=document.date,
                            other_title=document.title, description=document.description)
+    title = stated.title or document.title or None
+    body, cut = cut_furniture(body, title)
     return Article(
         body=body,
-        title=stated.title or document.title or None,
+        title=title,
         subtitle=stated.standfirst,
         authors=stated.authors,
         published_at=stated.published.at if stated.published else None,
@@ -83,6 +89,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
         site=stated.site_name or document.sitename or document.hostname or None,
         url=document.url or url,
         extractor=extractor,
+        cut=cut,
     )
 
 

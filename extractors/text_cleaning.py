@@ -39,7 +39,7 @@ from extractors import furniture_rules as rules
 from extractors.furniture_rules import LineView, Takes
 from extractors.grouping import connected_groups
 from extractors.language import dominant_language, language_scores
-from extractors.metadata import clean_authors, site_keys, strip_site_name
+from extractors.metadata import clean_authors, site_keys, strip_site_name, text_key
 from extractors.line_labeller import (
     MODEL_PATH, REASON_CODES, RECURRENCE_COLUMNS, RULE_CUT_COLUMNS, STORY_THRESHOLD, RuleView, judge, line_features,
     strongest_features,
@@ -632,6 +632,27 @@ def clean_text(text: str, recurring: Collection[str] = frozenset(), model_path: 
             for i, reason in sorted(reasons.items())
         ],
     )
+
+
+def cut_furniture(body: str, title: str | None = None) -> tuple[str, list[CutSegment]]:
+    """An HTML extractor's body without what the furniture line rules name, and the cuts with their reasons.
+
+    trafilatura and readability keep what sits inside the article's markup: a "Read more" box of
+    related links, an embedded post, a photo credit, a promo, the headline again as the first
+    paragraph (cut as `title`, as the text cleaner moves it to metadata). `body` holds paragraphs
+    separated by blank lines; a cut's position is its line in `body`.
+    """
+    raw_lines = body.split("\n")
+    page = _read_lines(raw_lines)
+    _apply_line_rules(page)
+    reasons = dict(page.cut)
+    headline = text_key(title) if title else ""
+    for i, line in enumerate(page.lines):
+        if headline and i not in reasons and text_key(line.text) == headline:
+            reasons[i] = "title"
+    kept = "\n\n".join(line.text for i, line in enumerate(page.lines) if i not in reasons)
+    lines = page.lines
+    return kept, [CutSegment(lines[i].position, raw_lines[lines[i].position], reason) for i, reason in sorted(reasons.items())]
 
 
 def model_reason(score: float, strongest: list[str]) -> str:

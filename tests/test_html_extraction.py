@@ -118,3 +118,24 @@ def test_the_meta_description_is_the_standfirst_only_where_the_page_shows_it():
     assert article.subtitle == shown
     seo_blurb = "Read the latest news on the council budget, schools and taxes in our city."
     assert extract_html(_story_page(seo_blurb, "")).subtitle is None
+
+
+def test_furniture_inside_the_story_markup_is_cut_with_its_reason():
+    """trafilatura keeps what sits inside <article>: the headline again, a photo credit, an embedded
+    post's signature, a related story's link set in capitals. The furniture line rules cut them,
+    each a segment with its reason, and the story paragraphs stay, in order."""
+    paragraphs = [f"The council approved the new budget on Tuesday after a long debate about schools number {i}, "
+                  "and the mayor said the plan would be published in full next week." for i in range(6)]
+    furniture = {
+        "Council approves budget": "title",
+        "The mayor at the town hall on Tuesday. Photo: Jane Doe/Reuters": "photo_credit",
+        "Taxes in the city — Mayor Smith (@mayorsmith) May 2, 2024": "embedded_post",
+        "HUNTER BIDEN TESTIFIES BEFORE CONGRESS ON TAXES": "related_links",
+    }
+    blocks = ["Council approves budget", *paragraphs[:3], *list(furniture)[1:3], *paragraphs[3:], list(furniture)[3]]
+    html = ("<html><head><title>Council approves budget</title></head><body><article>"
+            + "".join(f"<p>{block}</p>" for block in blocks) + "</article></body></html>")
+    article = extract_html(html)
+    assert article.title == "Council approves budget"
+    assert article.paragraphs == paragraphs
+    assert {segment.text: segment.reason for segment in article.cut} == furniture
