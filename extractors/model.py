@@ -17,7 +17,9 @@ class CutSegment(NamedTuple):
     """A piece of page furniture removed from an article, kept for audit.
 
     `position` is the 0-based index of the line in the source text (lines
-    split on newlines, blank lines included), so a reviewer can find it.
+    split on newlines, blank lines included), so a reviewer can find it;
+    for an HTML page, its line in the extractor's body (paragraphs separated
+    by blank lines).
     `reason` is the code of the rule that cut it (see furniture_rules).
     """
 
