@@ -435,16 +435,25 @@ def _shows_block(root, text: str) -> bool:
 
     A meta description is often an SEO blurb the page never shows; a
     standfirst is what a reader sees under the headline. Only elements with
-    a few children are read, so a page costs one walk, not a text per div.
+    a few children are read, so a page costs one walk, not a text per div;
+    each distinct text is keyed once, and ASCII text shorter than the key
+    (keying never lengthens it) not at all.
     """
     key = text_key(text)
     body = root.find("body")
     if not key or body is None:
         return False
-    return any(
-        len(element) <= _STANDFIRST_MAX_CHILDREN and text_key(element.text_content()) == key
-        for element in body.iter(*_STANDFIRST_BLOCKS)
-    )
+    seen: set[str] = set()
+    for element in body.iter(*_STANDFIRST_BLOCKS):
+        if len(element) > _STANDFIRST_MAX_CHILDREN:
+            continue
+        content = element.text_content()
+        if content in seen or (len(content) < len(key) and content.isascii()):
+            continue
+        if text_key(content) == key:
+            return True
+        seen.add(content)
+    return False
 
 
 def html_metadata(html: str, url: str | None = None, fallback_authors: str | None = None,
