@@ -62,7 +62,7 @@ SEED_WEIGHT = 10.0
 """The seeds' lines were labelled by hand one by one; they weigh as much as ten pages' lines."""
 PARAMS = {
     "objective": "binary",
-    "learning_rate": 0.05,
+    "learning_rate": 0.075,
     "num_leaves": 31,
     "min_data_in_leaf": 40,
     "feature_fraction": 0.8,
@@ -76,7 +76,7 @@ PARAMS = {
     "num_threads": 1,
     "verbosity": -1,
 }
-ROUNDS = 300
+ROUNDS = 200
 _TOKEN = re.compile(r"\w+")
 
 
