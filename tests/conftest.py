@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ if os.environ.get("PYTEST_XDIST_WORKER"):  # `make test` runs two test processes
 import flows  # noqa: E402, F401  (pins PREFECT_HOME and analytics before Prefect loads)
 
 SEEDS = ROOT / "data" / "seeds"
+
+# A suite started in the background of a non-interactive shell (`make test &`, nohup) inherits SIGINT
+# ignored, and so would every process it starts; the tests press Ctrl-C on runs and workers, as a person would.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # `web`: a real HTTP server on 127.0.0.1 (tests/webserver.py); `corpus_2k`, `seeds_warehouse`: warehouses for
 # search, API and report tests (tests/search_corpus.py)
