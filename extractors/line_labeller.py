@@ -30,7 +30,6 @@ import numpy as np
 
 from extractors import furniture_rules as rules
 from extractors.furniture_rules import LineView
-from extractors.language import language_scores
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "line_labeller.txt"
 STORY_THRESHOLD = 0.5

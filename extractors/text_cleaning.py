@@ -645,13 +645,11 @@ def cut_furniture(body: str, title: str | None = None) -> tuple[str, list[CutSeg
     raw_lines = body.split("\n")
     page = _read_lines(raw_lines)
     _apply_line_rules(page)
-    reasons = dict(page.cut)
-    headline = text_key(title) if title else ""
-    for i, line in enumerate(page.lines):
-        if headline and i not in reasons and text_key(line.text) == headline:
-            reasons[i] = "title"
-    kept = "\n\n".join(line.text for i, line in enumerate(page.lines) if i not in reasons)
-    lines = page.lines
+    lines, reasons = page.lines, dict(page.cut)
+    if title:
+        headline = text_key(title)
+        reasons.update({i: "title" for i, line in enumerate(lines) if i not in reasons and text_key(line.text) == headline})
+    kept = "\n\n".join(line.text for i, line in enumerate(lines) if i not in reasons)
     return kept, [CutSegment(lines[i].position, raw_lines[lines[i].position], reason) for i, reason in sorted(reasons.items())]
 
 
