@@ -19,10 +19,14 @@ records which extractor produced it. Metadata is the same either way.
 
 from __future__ import annotations
 
+import functools
+import html as html_lib
 import re
 
 import lxml.html
 import trafilatura
+from trafilatura import metadata as tm
+from trafilatura.utils import load_html
 from readability import Document as ReadabilityDocument
 
 from extractors.language import detect_language
@@ -53,15 +57,14 @@ def extract_html(html: str, url: str | None = None) -> Article:
     """Extract the story and its metadata from one HTML page.
 
     Returns an article with an empty body when neither extractor finds main
-    content; the caller decides whether that is a failure.
+    content; the caller decides whether that is a failure. The page is
+    parsed once, by trafilatura's parser, for its body and its metadata.
     """
-    document = trafilatura.bare_extraction(
-        html,
-        url=url,
-        favor_precision=True,
-        include_comments=False,
-        include_tables=True,
-        with_metadata=True,
+    tree = load_html(html)
+    if tree is None:
+        return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
+    document = trafilatura.bare_extraction(  # it copies the tree before cleaning it
+        tree, url=url, favor_precision=True, include_comments=False, include_tables=True, with_metadata=False,
     )
     body = _paragraphs(document.text or "") if document is not None else ""
     extractor = "trafilatura"
@@ -69,13 +72,11 @@ def extract_html(html: str, url: str | None = None) -> Article:
         fallback = readability_body(html)
         if _prefer_fallback(body, fallback):
             body, extractor = fallback, "readability"
-    if document is None and extractor == "readability":
-        document = _metadata_only(html, url)
-    if document is None:
+    if document is None and extractor != "readability":
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
-    stated = html_metadata(html, url, fallback_authors=document.author, fallback_date=document.date,
-                           other_title=document.title, description=document.description)
-    title = stated.title or document.title or None
+    found = TrafilaturaFindings(tree, url)
+    stated = html_metadata(tree, url, found)
+    title = stated.title or found.title or None
     body, cut = cut_furniture(body, title)
     return Article(
         body=body,
@@ -84,13 +85,67 @@ def extract_html(html: str, url: str | None = None) -> Article:
         authors=stated.authors,
         published_at=stated.published.at if stated.published else None,
         published_date_only=stated.published.date_only if stated.published else False,
-        section=(document.categories or [None])[0],
-        language=document.language or html_language(html) or detect_language(body),
-        site=stated.site_name or document.sitename or document.hostname or None,
-        url=document.url or url,
+        section=(found.categories or [None])[0],
+        language=html_language(html) or detect_language(body),
+        site=stated.site_name or found.sitename or found.hostname or None,
+        url=found.url or url,
         extractor=extractor,
         cut=cut,
     )
+
+
+class TrafilaturaFindings:
+    """trafilatura's metadata of a parsed page, as `trafilatura.extract_metadata` finds it, but its byline
+    search and htmldate's date search run only when asked for.
+
+    `extract_metadata` runs every search on every page, a third of the time
+    trafilatura spends on one; newsflow reads a byline or a day from them only
+    where the page's own statements have none (`metadata.html_metadata`).
+    The steps and their order are extract_metadata's (trafilatura 2.3.1, pinned);
+    tags and licence, which newsflow does not keep, are left out.
+    """
+
+    def __init__(self, tree, url: str | None):
+        self._tree = tree
+        found = tm.examine_meta(tree)
+        if found.author and " " not in found.author:
+            found.author = None
+        try:
+            found = tm.extract_meta_json(tree, found)
+        except Exception:  # trafilatura's JSON-LD reader has bugs of its own (extract_metadata logs and goes on)
+            pass
+        found.title = found.title or tm.extract_title(tree)
+        found.url = found.url or tm.extract_url(tree, url)
+        if found.url:
+            found.hostname = tm.extract_domain(found.url, fast=True)
+        if not found.sitename:
+            found.sitename = tm.extract_sitename(tree)
+        if found.sitename:
+            found.sitename = found.sitename.lstrip("@")
+            if found.sitename and "." not in found.sitename and not found.sitename[0].isupper():
+                found.sitename = found.sitename.title()
+        elif found.url and (match := tm.META_URL.match(found.url)):
+            found.sitename = match[1]
+        found.categories = found.categories or tm.extract_catstags("category", tree)
+        found.clean_and_trim()
+        self._found = found
+        self.title, self.description, self.url = found.title, found.description, found.url
+        self.hostname, self.sitename, self.categories = found.hostname, found.sitename, found.categories
+
+    @functools.cached_property
+    def author(self) -> str | None:
+        return self._found.author or _trimmed(tm.extract_author(self._tree))
+
+    @functools.cached_property
+    def date(self) -> str | None:
+        return tm.find_date(self._tree, **tm.set_date_params(True), url=self._found.url)
+
+
+def _trimmed(value: str | None) -> str | None:
+    """A value as `Document.clean_and_trim` leaves it."""
+    if not value:
+        return value
+    return tm.line_processing(html_lib.unescape(value[:9999] + "…" if len(value) > 10000 else value))
 
 
 def readability_body(html: str) -> str:
@@ -123,14 +178,6 @@ def _prefer_fallback(body: str, fallback: str) -> bool:
     """
     kept, found = word_count(body), word_count(fallback)
     return found >= max(FALLBACK_MIN_GAIN * kept, FALLBACK_MIN_BODY_WORDS)
-
-
-def _metadata_only(html: str, url: str | None):
-    """trafilatura's metadata for a page whose body came from readability alone."""
-    try:
-        return trafilatura.extract_metadata(html, default_url=url)
-    except Exception:  # metadata is a bonus; the body stands without it
-        return None
 
 
 def _paragraphs(text: str) -> str:

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import lxml.html
@@ -394,12 +395,14 @@ class PageStatements:
     shown_standfirst: str | None = None
 
 
-def page_statements(html: str, url: str | None = None, standfirst: str | None = None) -> PageStatements | None:
+def page_statements(page: str | lxml.html.HtmlElement, url: str | None = None,
+                    standfirst: str | None = None) -> PageStatements | None:
     """Everything a page's markup says about its article's title, site, authors and date (None: unparseable),
-    and whether it shows `standfirst` (a description from its metadata) as a block of its own."""
-    try:
-        root = lxml.html.document_fromstring(html)
-    except (ValueError, lxml.etree.ParserError):
+    and whether it shows `standfirst` (a description from its metadata) as a block of its own.
+
+    `page` is the HTML or its parsed tree (read, never changed)."""
+    root = page if isinstance(page, lxml.html.HtmlElement) else parse_page(page)
+    if root is None:
         return None
     metas = _meta_values(root)
     objects = list(_ld_objects(root))
@@ -424,6 +427,14 @@ def page_statements(html: str, url: str | None = None, standfirst: str | None = 
         authors = [v for key in _AUTHOR_META for v in metas.get(key, []) if not v.startswith("http")]
     shown = tidy(standfirst) if standfirst and _shows_block(root, standfirst) else None
     return PageStatements(titles, keys, site_name, authors, list(_published_statements(articles, metas, root)), shown)
+
+
+def parse_page(html: str) -> lxml.html.HtmlElement | None:
+    """The page's tree (None: unparseable)."""
+    try:
+        return lxml.html.document_fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return None
 
 
 _STANDFIRST_BLOCKS = ("p", "h2", "h3", "div", "span", "strong", "b", "li", "header", "section")
@@ -456,27 +467,42 @@ def _shows_block(root, text: str) -> bool:
     return False
 
 
-def html_metadata(html: str, url: str | None = None, fallback_authors: str | None = None,
-                  fallback_date: str | None = None, other_title: str | None = None,
-                  description: str | None = None) -> HtmlMetadata:
-    """Title, authors, publication time and standfirst of a saved page.
+class OtherFindings(Protocol):
+    """Another extractor's view of a page (trafilatura's): `author` and `date` are read only when the
+    page's markup states none, so an extractor may search for them on demand."""
 
-    `fallback_authors` / `fallback_date` are another extractor's findings
-    (trafilatura's byline search, htmldate's day), used only when the
-    markup states none; a fallback date is a day only. Never the
-    modification date. `other_title` (trafilatura's) can only shorten the
-    title by a separated tail. `description` (the page's meta description)
-    is its standfirst only where the page shows it.
+    title: str | None
+    description: str | None
+
+    @property
+    def author(self) -> str | None: ...
+
+    @property
+    def date(self) -> str | None: ...
+
+
+def html_metadata(page: str | lxml.html.HtmlElement, url: str | None = None,
+                  other: OtherFindings | None = None) -> HtmlMetadata:
+    """Title, authors, publication time and standfirst of a saved page (its HTML or parsed tree).
+
+    `other` is another extractor's findings: its byline search and
+    htmldate's day count only when the markup states no author or no
+    publication time, and a fallback date is a day only. Never the
+    modification date. Its title can only shorten ours by a separated tail;
+    its description (the page's meta description) is our standfirst only
+    where the page shows it.
     """
-    statements = page_statements(html, url, description)
+    statements = page_statements(page, url, other.description if other else None)
     if statements is None:
         return HtmlMetadata()
+    fallback_authors = other.author if other and not statements.authors else None
     raw_authors = statements.authors or ([fallback_authors] if fallback_authors else [])
     published = _first(p for p in map(parse_published, statements.published) if p is not None)
+    fallback_date = other.date if other and published is None else None
     if published is None and fallback_date:
         published = parse_published(fallback_date[:10])
     return HtmlMetadata(
-        title=choose_title(statements.titles, statements.site_keys, other=other_title),
+        title=choose_title(statements.titles, statements.site_keys, other=other.title if other else None),
         authors=clean_authors(raw_authors, statements.site_keys),
         published=published,
         site_name=statements.site_name,

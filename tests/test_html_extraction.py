@@ -139,3 +139,21 @@ def test_furniture_inside_the_story_markup_is_cut_with_its_reason():
     assert article.title == "Council approves budget"
     assert article.paragraphs == paragraphs
     assert {segment.text: segment.reason for segment in article.cut} == furniture
+
+
+def test_trafilatura_findings_are_what_extract_metadata_finds():
+    """The on-demand findings (byline and date searched only when asked) agree field by field with
+    trafilatura's own extract_metadata on every stored page, the on-demand ones included."""
+    import trafilatura
+    from trafilatura.utils import load_html
+
+    from extractors.html_extraction import TrafilaturaFindings
+
+    pages = [_page(p.name) for p in sorted(PAGES.iterdir())] + [_web_page(p.name) for p in sorted(WEB_PAGES.glob("*.html.gz"))]
+    assert len(pages) >= 10
+    for html in pages:
+        url = "https://news.example/story"
+        expected = trafilatura.extract_metadata(html, default_url=url)
+        found = TrafilaturaFindings(load_html(html), url)
+        for field in ("title", "description", "url", "hostname", "sitename", "categories", "author", "date"):
+            assert getattr(found, field) == getattr(expected, field), (field, html[:200])
