@@ -63,6 +63,9 @@ def extract_html(html: str, url: str | None = None) -> Article:
     tree = load_html(html)
     if tree is None:
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
+    found = TrafilaturaFindings(tree, url)
+    stated = html_metadata(tree, url, found)  # before the scripts go: JSON-LD and htmldate read them
+    _drop_code(tree)
     document = trafilatura.bare_extraction(  # it copies the tree before cleaning it
         tree, url=url, favor_precision=True, include_comments=False, include_tables=True, with_metadata=False,
     )
@@ -74,8 +77,6 @@ def extract_html(html: str, url: str | None = None) -> Article:
             body, extractor = fallback, "readability"
     if document is None and extractor != "readability":
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
-    found = TrafilaturaFindings(tree, url)
-    stated = html_metadata(tree, url, found)
     title = stated.title or found.title or None
     body, cut = cut_furniture(body, title)
     return Article(
@@ -92,6 +93,18 @@ def extract_html(html: str, url: str | None = None) -> Article:
         extractor=extractor,
         cut=cut,
     )
+
+
+def _drop_code(tree) -> None:
+    """Remove scripts (but JSON-LD), styles and noscript blocks, keeping the text that follows them.
+
+    trafilatura drops them too, but only after several XPath passes and
+    copies of the whole raw tree; gone first, they cost nothing there (a
+    sixteenth of its time, the same text on all 263 dev pages). JSON-LD stays:
+    trafilatura reads it to recognise forum threads."""
+    for element in list(tree.iter("script", "style", "noscript")):
+        if element.tag != "script" or (element.get("type") or "").strip().lower() != "application/ld+json":
+            element.drop_tree()
 
 
 class TrafilaturaFindings:

@@ -445,26 +445,32 @@ def _shows_block(root, text: str) -> bool:
     """Some small element of the page body reads exactly `text` (letters and digits compared).
 
     A meta description is often an SEO blurb the page never shows; a
-    standfirst is what a reader sees under the headline. Only elements with
-    a few children are read, so a page costs one walk, not a text per div;
-    each distinct text is keyed once, and ASCII text shorter than the key
-    (keying never lengthens it) not at all.
+    standfirst is what a reader sees under the headline. Such an element
+    holds the text's first word, so only the ancestors of the text nodes
+    holding it are read (one XPath search, not a text per div), and of
+    those only elements with a few children.
     """
     key = text_key(text)
     body = root.find("body")
-    if not key or body is None:
+    anchor = _ANCHOR_WORD.search(tidy(text))
+    if not key or body is None or anchor is None:
         return False
-    seen: set[str] = set()
-    for element in body.iter(*_STANDFIRST_BLOCKS):
-        if len(element) > _STANDFIRST_MAX_CHILDREN:
-            continue
-        content = element.text_content()
-        if content in seen or (len(content) < len(key) and content.isascii()):
-            continue
-        if text_key(content) == key:
-            return True
-        seen.add(content)
+    seen = set()  # the elements themselves: an lxml proxy's id() is reused once it is freed
+    for node in body.xpath(".//text()[contains(., $word)]", word=anchor.group()):
+        element = node.getparent()
+        while element is not None and element not in seen:
+            seen.add(element)
+            if (element.tag in _STANDFIRST_BLOCKS and len(element) <= _STANDFIRST_MAX_CHILDREN
+                    and text_key(element.text_content()) == key):
+                return True
+            if element is body:
+                break
+            element = element.getparent()
     return False
+
+
+_ANCHOR_WORD = re.compile(r"\w+")
+"""The first word of a text (a CJK run counts as one): every element that shows the text contains it."""
 
 
 class OtherFindings(Protocol):

@@ -18,6 +18,5 @@ def article_id(source_uri: str) -> str:
 
 def content_hash(text: str) -> str:
     """Fingerprint of a document's decoded text, blind to trailing spaces and blank-line runs."""
-    lines = (line.rstrip() for line in text.split("\n"))
-    canonical = "\n".join(line for line in lines if line)
+    canonical = "\n".join(filter(None, map(str.rstrip, text.split("\n"))))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

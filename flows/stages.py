@@ -189,8 +189,11 @@ def worker_pool(workers: int | None, n_items: int, entities: bool) -> Executor |
 
 
 def in_pool(pool: Executor | None, work: Callable, items: list, *shared) -> list:
-    """Run `work` over items in chunks on the worker processes (or here, without a pool), in order."""
-    if pool is None or len(items) < POOL_THRESHOLD:
+    """Run `work` over items in chunks on the worker processes (or here, without a pool), in order.
+
+    Once the workers are up, even a small step goes to them: run here, it would take the GIL and a core
+    from the driver, which is reading and loading the batches around it."""
+    if pool is None or len(items) < 2:
         return work(items, *shared)
     chunks = pool.map(work, guided_chunks(items), *(repeat(value) for value in shared))
     return [result for chunk in chunks for result in chunk]

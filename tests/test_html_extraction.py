@@ -157,3 +157,18 @@ def test_trafilatura_findings_are_what_extract_metadata_finds():
         found = TrafilaturaFindings(load_html(html), url)
         for field in ("title", "description", "url", "hostname", "sitename", "categories", "author", "date"):
             assert getattr(found, field) == getattr(expected, field), (field, html[:200])
+
+
+def test_code_is_dropped_before_trafilatura_but_json_ld_and_following_text_stay():
+    from trafilatura.utils import load_html
+
+    from extractors.html_extraction import _drop_code
+
+    tree = load_html('<html><head><style>p{}</style><script type="application/ld+json">{"@type": "NewsArticle"}'
+                     '</script></head><body><p>Erster Satz.<script>var x = "not text";</script> Zweiter Satz.</p>'
+                     '<noscript>Bitte JavaScript aktivieren</noscript><div>Ende</div></body></html>')
+    _drop_code(tree)
+    assert [s.get("type") for s in tree.iter("script")] == ["application/ld+json"]
+    assert not list(tree.iter("style", "noscript"))
+    assert tree.find(".//p").text_content() == "Erster Satz. Zweiter Satz."
+    assert tree.find(".//div").text == "Ende"
