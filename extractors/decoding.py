@@ -112,7 +112,8 @@ def decode_bytes(data: bytes, *, kind: str = "text", content_type: str = "",
 
 def normalise_text(text: str) -> str:
     """One canonical form so that the same story always hashes the same."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return unicodedata.normalize("NFC", text)
 
 

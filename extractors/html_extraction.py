@@ -86,7 +86,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
         authors=stated.authors,
         published_at=stated.published.at if stated.published else None,
         published_date_only=stated.published.date_only if stated.published else False,
-        section=(found.categories or [None])[0],
+        section=stated.section or (found.categories or [None])[0],
         language=html_language(html) or detect_language(body),
         site=stated.site_name or found.sitename or found.hostname or None,
         url=found.url or url,
@@ -114,8 +114,11 @@ class TrafilaturaFindings:
     `extract_metadata` runs every search on every page, a third of the time
     trafilatura spends on one; newsflow reads a byline or a day from them only
     where the page's own statements have none (`metadata.html_metadata`).
-    The steps and their order are extract_metadata's (trafilatura 2.3.1, pinned);
-    tags and licence, which newsflow does not keep, are left out.
+    The steps and their order are extract_metadata's (trafilatura 2.3.1, pinned),
+    but for three left out: tags and licence, which newsflow does not keep,
+    and its JSON-LD reader (a regex pass over every script, the costliest
+    step): `metadata.page_statements` reads the page's JSON-LD, once, for
+    headline, people, publisher, section and dates.
     """
 
     def __init__(self, tree, url: str | None):
@@ -123,10 +126,6 @@ class TrafilaturaFindings:
         found = tm.examine_meta(tree)
         if found.author and " " not in found.author:
             found.author = None
-        try:
-            found = tm.extract_meta_json(tree, found)
-        except Exception:  # trafilatura's JSON-LD reader has bugs of its own (extract_metadata logs and goes on)
-            pass
         found.title = found.title or tm.extract_title(tree)
         found.url = found.url or tm.extract_url(tree, url)
         if found.url:

@@ -379,8 +379,11 @@ class HtmlMetadata:
     authors: list[str] = field(default_factory=list)
     published: PublishedAt | None = None
     site_name: str | None = None
+    """og:site_name, else the publisher the article's JSON-LD names."""
     standfirst: str | None = None
     """The description offered as standfirst, when the page shows it as a block of its own."""
+    section: str | None = None
+    """The article's section (JSON-LD articleSection, else article:section)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +396,8 @@ class PageStatements:
     authors: list[str]
     published: list[str]
     shown_standfirst: str | None = None
+    publisher: str | None = None
+    section: str | None = None
 
 
 def page_statements(page: str | lxml.html.HtmlElement, url: str | None = None,
@@ -408,12 +413,10 @@ def page_statements(page: str | lxml.html.HtmlElement, url: str | None = None,
     objects = list(_ld_objects(root))
     articles = [o for o in objects if _ARTICLE_TYPES.search(" ".join(_types(o)))]
     site_name = tidy(_first(metas.get("og:site_name"))) or None
-    site_names = [site_name, *metas.get("application-name", []), *metas.get("twitter:site", [])]
-    for obj in articles:
-        publisher = obj.get("publisher")
-        for item in publisher if isinstance(publisher, list) else [publisher]:
-            if isinstance(item, dict) and isinstance(item.get("name"), str):
-                site_names.append(item["name"])
+    publishers = [item["name"] for obj in articles for publisher in [obj.get("publisher")]
+                  for item in (publisher if isinstance(publisher, list) else [publisher])
+                  if isinstance(item, dict) and isinstance(item.get("name"), str)]
+    site_names = [site_name, *metas.get("application-name", []), *metas.get("twitter:site", []), *publishers]
     keys = site_keys(*site_names) | host_keys(url or _first(metas.get("og:url")) or _canonical(root))
     titles = TitleCandidates(
         headline=_first(_strings(o.get("headline")) for o in articles),
@@ -426,7 +429,11 @@ def page_statements(page: str | lxml.html.HtmlElement, url: str | None = None,
     if not authors:
         authors = [v for key in _AUTHOR_META for v in metas.get(key, []) if not v.startswith("http")]
     shown = tidy(standfirst) if standfirst and _shows_block(root, standfirst) else None
-    return PageStatements(titles, keys, site_name, authors, list(_published_statements(articles, metas, root)), shown)
+    sections = [_first(_strings(v) for v in (value if isinstance(value, list) else [value]))
+                for o in articles for value in [o.get("articleSection")]]
+    return PageStatements(titles, keys, site_name, authors, list(_published_statements(articles, metas, root)), shown,
+                          publisher=tidy(_first(publishers)) or None,
+                          section=tidy(_first([*sections, *metas.get("article:section", [])])) or None)
 
 
 def parse_page(html: str) -> lxml.html.HtmlElement | None:
@@ -511,8 +518,9 @@ def html_metadata(page: str | lxml.html.HtmlElement, url: str | None = None,
         title=choose_title(statements.titles, statements.site_keys, other=other.title if other else None),
         authors=clean_authors(raw_authors, statements.site_keys),
         published=published,
-        site_name=statements.site_name,
+        site_name=statements.site_name or statements.publisher,
         standfirst=statements.shown_standfirst,
+        section=statements.section,
     )
 
 

@@ -122,6 +122,12 @@ class DecidedBatch:
     """Line keys frequent enough across documents to be furniture (text dumps)."""
     settled: LoadBatch
 
+    def without_texts(self) -> DecidedBatch:
+        """This batch as the driver keeps it once it has gone to extraction: identities, hashes and line
+        keys, not the texts (a page's text is up to a few MB; the workers have their own copy)."""
+        pending = tuple(replace(p, scanned=replace(p.scanned, text="")) for p in self.pending)
+        return replace(self, pending=pending)
+
 
 def run_pipeline(
     record: RunRecord, documents: Iterable[Document], *, batch_size: int, workers: int | None, entities: bool,
@@ -154,12 +160,13 @@ def run_pipeline(
             for batch in chunked(documents, batch_size):
                 with record.stage("read"):
                     decided = decide_batch(quote(batch), quote(record.warehouse), quote(in_flight))
+                del batch  # its raw bytes: decided holds what is left to extract
                 if pool is None:
                     pool = worker_pool(workers, len(decided.pending), entities)
                 next_extracting = extract_batch.submit(quote(decided), quote(pool), languages)
                 if extracting is not None:
                     failed_ids = land(in_flight, _extracted(extracting, record))
-                in_flight, extracting = decided, next_extracting
+                in_flight, extracting = decided.without_texts(), next_extracting
             if extracting is not None:
                 land(in_flight, _extracted(extracting, record))
         except Exception as exc:

@@ -147,3 +147,13 @@ def test_published_time_with_offset_reaches_the_article_and_is_never_the_modifie
     assert article.published_at.utcoffset() == dt.timedelta(hours=3) and not article.published_date_only
     only_modified = _page(h1="Zinsen sinken", metas='<meta property="article:modified_time" content="2025-05-16T10:00:00+03:00">')
     assert html_metadata(only_modified).published is None
+
+
+def test_section_and_publisher_come_from_the_articles_json_ld():
+    ld = {"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Zinsen sinken",
+          "articleSection": ["Märkte", "Zinsen"], "publisher": {"@type": "Organization", "name": "Börsen-Zeitung"}}
+    article = extract_html(_page(ld=ld, h1="Zinsen sinken", metas='<meta property="article:section" content="news">'))
+    assert (article.section, article.site) == ("Märkte", "Börsen-Zeitung")
+    stated = extract_html(_page(ld=ld, site="BöZ", h1="Zinsen sinken"))
+    assert stated.site == "BöZ"  # the site's own og:site_name first
+    assert extract_html(_page(h1="Zinsen sinken", metas='<meta property="article:section" content="Märkte">')).section == "Märkte"
