@@ -65,6 +65,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
         return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
     found = TrafilaturaFindings(tree, url)
     stated = html_metadata(tree, url, found)  # before the scripts go: JSON-LD and htmldate read them
+    section = stated.section or (found.categories or [None])[0]
     _drop_code(tree)
     document = trafilatura.bare_extraction(  # it copies the tree before cleaning it
         tree, url=url, favor_precision=True, include_comments=False, include_tables=True, with_metadata=False,
@@ -86,7 +87,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
         authors=stated.authors,
         published_at=stated.published.at if stated.published else None,
         published_date_only=stated.published.date_only if stated.published else False,
-        section=stated.section or (found.categories or [None])[0],
+        section=section,
         language=html_language(html) or detect_language(body),
         site=stated.site_name or found.sitename or found.hostname or None,
         url=found.url or url,
@@ -109,7 +110,7 @@ def _drop_code(tree) -> None:
 
 class TrafilaturaFindings:
     """trafilatura's metadata of a parsed page, as `trafilatura.extract_metadata` finds it, but its byline
-    search and htmldate's date search run only when asked for.
+    search, htmldate's date search and its category search run only when asked for.
 
     `extract_metadata` runs every search on every page, a third of the time
     trafilatura spends on one; newsflow reads a byline or a day from them only
@@ -138,15 +139,18 @@ class TrafilaturaFindings:
                 found.sitename = found.sitename.title()
         elif found.url and (match := tm.META_URL.match(found.url)):
             found.sitename = match[1]
-        found.categories = found.categories or tm.extract_catstags("category", tree)
         found.clean_and_trim()
         self._found = found
         self.title, self.description, self.url = found.title, found.description, found.url
-        self.hostname, self.sitename, self.categories = found.hostname, found.sitename, found.categories
+        self.hostname, self.sitename = found.hostname, found.sitename
 
     @functools.cached_property
     def author(self) -> str | None:
         return self._found.author or _trimmed(tm.extract_author(self._tree))
+
+    @functools.cached_property
+    def categories(self) -> list[str]:
+        return self._found.categories or tm.extract_catstags("category", self._tree)
 
     @functools.cached_property
     def date(self) -> str | None:
