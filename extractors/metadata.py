@@ -453,31 +453,38 @@ def _shows_block(root, text: str) -> bool:
 
     A meta description is often an SEO blurb the page never shows; a
     standfirst is what a reader sees under the headline. Such an element
-    holds the text's first word, so only the ancestors of the text nodes
-    holding it are read (one XPath search, not a text per div), and of
-    those only elements with a few children.
+    holds the text's longest word, so only the ancestors of the text nodes
+    holding it are read (one XPath search, not a text per div), up to the
+    first that reads more than the text; of those only elements with a few
+    children count.
     """
     key = text_key(text)
     body = root.find("body")
-    anchor = _ANCHOR_WORD.search(tidy(text))
-    if not key or body is None or anchor is None:
+    words = _WORD.findall(tidy(text))
+    if not key or body is None or not words:
         return False
+    anchor = max(words, key=len)[:_ANCHOR_CHARS]
     seen = set()  # the elements themselves: an lxml proxy's id() is reused once it is freed
-    for node in body.xpath(".//text()[contains(., $word)]", word=anchor.group()):
+    for node in body.xpath(".//text()[contains(., $word)][not(parent::script)]", word=anchor):
         element = node.getparent()
         while element is not None and element not in seen:
             seen.add(element)
-            if (element.tag in _STANDFIRST_BLOCKS and len(element) <= _STANDFIRST_MAX_CHILDREN
-                    and text_key(element.text_content()) == key):
-                return True
+            if element.tag in _STANDFIRST_BLOCKS and len(element) <= _STANDFIRST_MAX_CHILDREN:
+                content = text_key(element.text_content())
+                if content == key:
+                    return True
+                if len(content) > len(key):
+                    break  # it reads more than the text, and so does every element around it
             if element is body:
                 break
             element = element.getparent()
     return False
 
 
-_ANCHOR_WORD = re.compile(r"\w+")
-"""The first word of a text (a CJK run counts as one): every element that shows the text contains it."""
+_WORD = re.compile(r"\w+")
+_ANCHOR_CHARS = 12
+"""A shown text is looked for by the start of its longest word (a CJK run counts as one): every element
+that shows the text contains it, and few others do."""
 
 
 class OtherFindings(Protocol):

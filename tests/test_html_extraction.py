@@ -118,6 +118,12 @@ def test_the_meta_description_is_the_standfirst_only_where_the_page_shows_it():
     assert article.subtitle == shown
     seo_blurb = "Read the latest news on the council budget, schools and taxes in our city."
     assert extract_html(_story_page(seo_blurb, "")).subtitle is None
+    # shown with its words in links and emphasis, inside a block of a few children: still shown
+    linked = '<p><a href="/city">After</a> months of <b>wrangling</b>, the city has a budget for next year.</p>'
+    assert extract_html(_story_page(shown, linked)).subtitle == shown
+    # a script that holds the text (structured data, a tracking call) is no block a reader sees
+    in_script = f'<div><script>dataLayer.push({{"description": "{shown}"}})</script></div>'
+    assert extract_html(_story_page(shown, in_script)).subtitle is None
 
 
 def test_furniture_inside_the_story_markup_is_cut_with_its_reason():
