@@ -55,9 +55,20 @@ def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPy
             raise FileNotFoundError(f"no warehouse at {path}: run `newsflow ingest` first")
         return _in_utc(duckdb.connect(str(path), read_only=True))
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = _in_utc(duckdb.connect(str(path)))
+    con = duckdb.connect()
+    escaped = str(path).replace("'", "''")
+    con.execute(f"ATTACH '{escaped}' AS warehouse (ROW_GROUP_SIZE {WRITE_ROW_GROUP_ROWS})")
+    con.execute("USE warehouse")
+    con = _in_utc(con)
     migrate(con)
     return con
+
+
+WRITE_ROW_GROUP_ROWS = 2048
+"""Rows per row group in what a newsflow connection writes. A commit rewrites the table's last row group
+when the connection checkpoints it on close, so with DuckDB's default (122,880 rows) each batch's load
+rewrote every article body stored so far: a 64-article load's checkpoint took 72 ms at 6,000 articles, and
+grew with the warehouse. At 2,048 it rewrites at most 2,048 rows, whatever the size."""
 
 
 def _in_utc(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
