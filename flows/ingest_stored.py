@@ -34,6 +34,6 @@ def ingest_stored(
     with recorded_run("ingest_stored", db, lock_wait) as record:
         listed = read_listing(paths, paths_file) if paths or paths_file else ["data/seeds"]
         files = list(discover(listed))
-        documents = (Document(source_uri(path), kind="") for path in files)  # read in the scan workers
+        documents = (Document(source_uri(path), kind="") for path in files)  # read when the pipeline scans them
         run_pipeline(record, documents, batch_size=batch_size, workers=workers, entities=entities, total=len(files))
     return record.summary
