@@ -341,7 +341,7 @@ def test_migration_keeps_the_day_of_rows_stored_before_offsets(tmp_path):
 
 def test_writes_keep_small_row_groups_so_a_checkpoint_rewrites_little(tmp_path):
     """A plain DuckDB connection merges a table into 122,880-row groups at checkpoint, and each later load's
-    checkpoint rewrites the whole group; newsflow's write connections keep groups of WRITE_ROW_GROUP_ROWS."""
+    checkpoint rewrites the whole group; newsflow's load connections keep groups of LOAD_ROW_GROUP_ROWS."""
     path = tmp_path / "news.duckdb"
     for start in (0, 5000):  # two connections, each checkpointing on close
         con = connection.connect(path)
@@ -351,5 +351,5 @@ def test_writes_keep_small_row_groups_so_a_checkpoint_rewrites_little(tmp_path):
     con = connection.connect(path, read_only=True)
     groups = con.execute("SELECT row_group_id, max(count) FROM pragma_storage_info('scratch')"
                          " WHERE column_id = 0 GROUP BY ALL").fetchall()
-    assert len(groups) >= 10000 // connection.WRITE_ROW_GROUP_ROWS
-    assert max(rows for _, rows in groups) <= connection.WRITE_ROW_GROUP_ROWS
+    assert len(groups) >= 10000 // connection.LOAD_ROW_GROUP_ROWS
+    assert max(rows for _, rows in groups) <= connection.LOAD_ROW_GROUP_ROWS
