@@ -20,12 +20,12 @@ records which extractor produced it. Metadata is the same either way.
 from __future__ import annotations
 
 import functools
-import html as html_lib
 import re
 
 import lxml.html
 import trafilatura
 from trafilatura import metadata as tm
+from trafilatura.settings import Document as TrafilaturaDocument
 from trafilatura.utils import load_html
 from readability import Document as ReadabilityDocument
 
@@ -62,7 +62,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
     """
     tree = load_html(html)
     if tree is None:
-        return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
+        return _no_story(html, url)
     found = TrafilaturaFindings(tree, url)
     stated = html_metadata(tree, url, found)  # before the scripts go: JSON-LD and htmldate read them
     section = stated.section or (found.categories or [None])[0]
@@ -77,7 +77,7 @@ def extract_html(html: str, url: str | None = None) -> Article:
         if _prefer_fallback(body, fallback):
             body, extractor = fallback, "readability"
     if document is None and extractor != "readability":
-        return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
+        return _no_story(html, url)
     title = stated.title or found.title or None
     body, cut = cut_furniture(body, title)
     return Article(
@@ -94,6 +94,11 @@ def extract_html(html: str, url: str | None = None) -> Article:
         extractor=extractor,
         cut=cut,
     )
+
+
+def _no_story(html: str, url: str | None) -> Article:
+    """What a page without main content gives: no body, its declared language (the caller fails it)."""
+    return Article(body="", url=url, extractor="trafilatura", language=html_language(html))
 
 
 def _drop_code(tree) -> None:
@@ -158,10 +163,11 @@ class TrafilaturaFindings:
 
 
 def _trimmed(value: str | None) -> str | None:
-    """A value as `Document.clean_and_trim` leaves it."""
-    if not value:
-        return value
-    return tm.line_processing(html_lib.unescape(value[:9999] + "…" if len(value) > 10000 else value))
+    """A value found after `clean_and_trim` ran, trimmed as it trims every field."""
+    document = TrafilaturaDocument()
+    document.author = value
+    document.clean_and_trim()
+    return document.author
 
 
 def readability_body(html: str) -> str:

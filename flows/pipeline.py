@@ -238,9 +238,9 @@ def decide_batch(
         first_of_content.setdefault(digest, aid)
         pending.append(Pending(scanned, outcome == "new"))
     unloaded = [*(in_flight.pending if in_flight else []), *pending]
-    batch_lines = {p.scanned.article_id: p.scanned.line_keys for p in unloaded if p.scanned.line_keys}
     recurring: frozenset[str] = frozenset()
     if any(p.scanned.line_keys for p in pending):  # pages have no line keys: no connection for them
+        batch_lines = {p.scanned.article_id: p.scanned.line_keys for p in unloaded if p.scanned.line_keys}
         with warehouse.reading() as con:
             recurring = lookups.recurring_line_keys(con, batch_lines, RECURRING_MIN_DOCS)
     settled = LoadBatch(duplicates=duplicates, unchanged_ids=unchanged, failures=failures, sources=sources,
